@@ -1,0 +1,97 @@
+# Copyright 2026 The hydranet_perception Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Lossless instance masks as uncompressed COCO run-length encodings (no ROS imports).
+
+Why RLE and not a cropped bitmap: an uncompressed COCO RLE is lossless like a bitmap,
+typically 20-100x smaller for a blob-shaped mask on a 640x480 image (a few hundred
+runs instead of box-area bytes), handles holes and several separate parts without any
+special case, and is the format that pycocotools, the COCO evaluation tools and most
+annotation tools already read, so consumers in any language can decode it.
+
+Layout (as in COCO): the mask is flattened in column-major (Fortran) order, and the
+counts alternate background / foreground runs, starting with background (a leading 0
+when pixel (0, 0) is foreground). The counts sum to ``height * width``.
+"""
+
+from typing import Tuple
+
+import numpy as np
+
+
+class MaskFormatError(ValueError):
+    """A run-length encoding that does not describe a mask of the stated size."""
+
+
+def encode_rle(mask: np.ndarray) -> np.ndarray:
+    """Encode a full-size mask.
+
+    Args:
+        mask: bool or integer array[H, W]; non-zero is foreground.
+
+    Returns:
+        uint32 array of run lengths (column-major, starting with background).
+
+    """
+    if mask.ndim != 2:
+        raise MaskFormatError(f'expected a 2-D mask, got shape {mask.shape}')
+    flat = np.asarray(mask, dtype=bool).ravel(order='F')
+    n = flat.size
+    if n == 0:
+        return np.zeros((0,), np.uint32)
+    # Indices where the value changes, plus both ends.
+    change = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    edges = np.concatenate(([0], change, [n]))
+    counts = np.diff(edges)
+    if flat[0]:
+        counts = np.concatenate(([0], counts))
+    return counts.astype(np.uint32)
+
+
+def decode_rle(counts, height: int, width: int) -> np.ndarray:
+    """Decode counts from :func:`encode_rle` back into bool[height, width].
+
+    Raises:
+        MaskFormatError: if the counts do not sum to ``height * width``.
+
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    total = int(height) * int(width)
+    if counts.ndim != 1 or (counts < 0).any() or int(counts.sum()) != total:
+        raise MaskFormatError(
+            f'RLE counts sum to {int(counts.sum()) if counts.ndim == 1 else "?"}, expected '
+            f'{height} x {width} = {total}')
+    values = np.zeros(counts.size, dtype=bool)
+    values[1::2] = True
+    flat = np.repeat(values, counts)
+    return flat.reshape((int(width), int(height))).T.copy()
+
+
+def rle_area(counts) -> int:
+    """Return the number of foreground pixels of an encoded mask."""
+    return int(np.asarray(counts, dtype=np.int64)[1::2].sum())
+
+
+def rle_bbox(counts, height: int, width: int) -> Tuple[float, float, float, float]:
+    """Tight box x1, y1, x2, y2 (pixel edges) of an encoded mask; zeros if empty."""
+    mask = decode_rle(counts, height, width)
+    ys, xs = np.nonzero(mask)
+    if ys.size == 0:
+        return (0.0, 0.0, 0.0, 0.0)
+    return (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))
+
+
+def to_coco_rle(counts, height: int, width: int) -> dict:
+    """Return the dict that pycocotools' ``frPyObjects`` accepts for these counts."""
+    return {'size': [int(height), int(width)], 'counts': [int(c) for c in counts]}

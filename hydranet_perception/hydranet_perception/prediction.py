@@ -1,0 +1,76 @@
+# Copyright 2026 The hydranet_perception Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The plain result of one HydraNet pass on one image (numpy only, no ROS types)."""
+
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+import numpy as np
+
+
+@dataclass
+class Segment:
+    """One panoptic segment; ``id`` is the value of its pixels in ``Prediction.panoptic``."""
+
+    id: int
+    class_id: int
+    is_thing: bool
+    area: int
+    score: float = 1.0
+    instance_index: int = -1  # row in the instance arrays for things, -1 for stuff
+
+
+@dataclass
+class Prediction:
+    """Everything one forward pass produced, in original-image pixels.
+
+    Shapes (N kept detections, K keypoint slots, H x W the *input* image):
+
+    * ``boxes``: float32[N, 4] as x1, y1, x2, y2 in pixels (pixel edges: a box
+      covering pixel column 0 only is x1=0, x2=1).
+    * ``scores``: float32[N]; ``class_ids``: int64[N] global class ids.
+    * ``masks``: bool[N, H, W] or None when the mask head did not run.
+    * ``keypoints``: float32[N, K, 3] as x, y (pixel centres are at +0.5) and score
+      in [0, 1]; slots beyond a class's schema have score 0. None without the head.
+    * ``semantic``: uint8[H, W] global class ids, 255 = void; None without the head.
+    * ``panoptic``: int32[H, W] segment ids (0 = void); None unless semantic ran.
+    * ``segments``: the panoptic segments, ids >= 1.
+    * ``instance_ids``: int64[N], the panoptic segment id of each instance (0 when
+      the instance lost all its pixels in fusion or there is no panoptic map).
+    """
+
+    image_size: tuple  # (H, W)
+    boxes: np.ndarray
+    scores: np.ndarray
+    class_ids: np.ndarray
+    masks: Optional[np.ndarray] = None
+    keypoints: Optional[np.ndarray] = None
+    semantic: Optional[np.ndarray] = None
+    panoptic: Optional[np.ndarray] = None
+    segments: List[Segment] = field(default_factory=list)
+    instance_ids: Optional[np.ndarray] = None
+
+    def __len__(self) -> int:
+        return int(self.boxes.shape[0])
+
+    @staticmethod
+    def empty(height: int, width: int, num_keypoints: int = 0) -> 'Prediction':
+        """Return a prediction with no detections for an image of the given size."""
+        return Prediction(
+            image_size=(height, width), boxes=np.zeros((0, 4), np.float32),
+            scores=np.zeros((0,), np.float32), class_ids=np.zeros((0,), np.int64),
+            masks=np.zeros((0, height, width), bool),
+            keypoints=np.zeros((0, num_keypoints, 3), np.float32),
+            instance_ids=np.zeros((0,), np.int64))
