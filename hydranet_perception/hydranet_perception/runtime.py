@@ -1,0 +1,134 @@
+# Copyright 2026 The hydranet_perception Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Thread plumbing of the node, free of ROS: the latest-frame slot and pipeline counters."""
+
+from collections import Counter, deque
+import threading
+import time
+from typing import Any, Dict, Optional
+
+import numpy as np
+
+
+class LatestSlot:
+    """A one-item mailbox: ``put`` never waits and replaces an unread item.
+
+    The subscription callback puts frames; the inference thread takes them. A frame
+    replaced before it was taken is a drop, and ``put`` returns True for it.
+    """
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._item: Optional[Any] = None
+        self._closed = False
+
+    def put(self, item: Any) -> bool:
+        """Store ``item``; return True when it replaced one nobody had taken."""
+        with self._cond:
+            dropped = self._item is not None
+            self._item = item
+            self._cond.notify()
+            return dropped
+
+    def take(self, timeout: Optional[float] = None) -> Optional[Any]:
+        """Return the newest item, waiting up to ``timeout`` s; None on timeout or close."""
+        with self._cond:
+            if self._item is None and not self._closed:
+                self._cond.wait(timeout)
+            item, self._item = self._item, None
+            return item
+
+    def clear(self) -> bool:
+        """Drop any waiting item; return True if there was one."""
+        with self._cond:
+            had = self._item is not None
+            self._item = None
+            return had
+
+    def close(self):
+        """Wake a waiting ``take`` for good (shutdown)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+
+class PipelineStats:
+    """Counters and latency/rate figures of the pipeline; thread-safe.
+
+    Invariant once the pipeline is idle: ``frames_in == frames_processed +
+    frames_dropped + frames_rejected`` (rejected: refused as bad input or failed).
+    """
+
+    def __init__(self, window: int = 300):
+        self._lock = threading.Lock()
+        self.frames_in = 0
+        self.frames_processed = 0
+        self.frames_dropped = 0
+        self.frames_rejected = 0
+        self.errors: Counter = Counter()
+        self.last_error = ''
+        self._latency = deque(maxlen=window)
+        self._model_ms = deque(maxlen=window)
+        self._done_at = deque(maxlen=window)
+
+    def frame_in(self):
+        with self._lock:
+            self.frames_in += 1
+
+    def dropped(self, n: int = 1):
+        with self._lock:
+            self.frames_dropped += n
+
+    def rejected(self, kind: str, message: str):
+        """Count a refused frame under ``kind`` and remember its message."""
+        with self._lock:
+            self.frames_rejected += 1
+            self.errors[kind] += 1
+            self.last_error = f'{kind}: {message}'
+
+    def error(self, kind: str, message: str):
+        """Count a problem that is not a frame (e.g. a refused parameter)."""
+        with self._lock:
+            self.errors[kind] += 1
+            self.last_error = f'{kind}: {message}'
+
+    def processed(self, latency_s: float, model_s: float):
+        """Record a processed frame: total latency since receipt and time in the model."""
+        with self._lock:
+            self.frames_processed += 1
+            self._latency.append(latency_s * 1e3)
+            self._model_ms.append(model_s * 1e3)
+            self._done_at.append(time.monotonic())
+
+    def snapshot(self) -> Dict[str, Any]:
+        """Return a consistent copy of every figure (latencies in ms over the window)."""
+        with self._lock:
+            lat = np.array(self._latency, np.float64)
+            mod = np.array(self._model_ms, np.float64)
+            done = list(self._done_at)
+            snap = {
+                'frames_in': self.frames_in,
+                'frames_processed': self.frames_processed,
+                'frames_dropped': self.frames_dropped,
+                'frames_rejected': self.frames_rejected,
+                'errors': dict(self.errors),
+                'last_error': self.last_error,
+            }
+        snap['latency_ms_p50'] = float(np.percentile(lat, 50)) if lat.size else 0.0
+        snap['latency_ms_p95'] = float(np.percentile(lat, 95)) if lat.size else 0.0
+        snap['model_ms_p50'] = float(np.percentile(mod, 50)) if mod.size else 0.0
+        span = done[-1] - done[0] if len(done) > 1 else 0.0
+        snap['rate_hz'] = (len(done) - 1) / span if span > 0 else 0.0
+        return snap

@@ -1,0 +1,59 @@
+# Copyright 2026 The hydranet_perception Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Overlay rendering: masks in distinct colours, stuff tinted, input untouched."""
+
+import numpy as np
+
+from hydranet_perception.overlay import colorize_panoptic, draw_overlay, instance_color
+from hydranet_perception.prediction import Prediction
+from hydranet_perception.schema import default_label_space
+
+LS = default_label_space()
+
+
+def _pred(h=60, w=80):
+    masks = np.zeros((2, h, w), bool)
+    masks[0, 10:30, 10:30] = True
+    masks[1, 35:55, 45:75] = True
+    kps = np.zeros((2, LS.max_keypoints, 3), np.float32)
+    kps[0, :2] = [[15, 15, 0.9], [25, 25, 0.9]]
+    sem = np.full((h, w), 0, np.uint8)
+    sem[:, 40:] = 255  # void
+    return Prediction(image_size=(h, w),
+                      boxes=np.array([[10, 10, 30, 30], [45, 35, 75, 55]], np.float32),
+                      scores=np.array([0.9, 0.8], np.float32), class_ids=np.array([3, 5]),
+                      masks=masks, keypoints=kps, semantic=sem,
+                      instance_ids=np.array([1, 2]))
+
+
+def test_overlay_colours_instances_and_keeps_input():
+    img = np.full((60, 80, 3), 100, np.uint8)
+    before = img.copy()
+    out = draw_overlay(img, _pred(), LS)
+    np.testing.assert_array_equal(img, before)
+    assert out.shape == img.shape and out.dtype == np.uint8
+    a, b = out[20, 20], out[45, 60]  # inside each mask, away from box edges and labels
+    assert not np.array_equal(a, b)
+    assert not np.array_equal(a, before[20, 20])
+    assert not np.array_equal(out[58, 5], before[58, 5])  # stuff (floor) tinted
+    np.testing.assert_array_equal(out[58, 42], before[58, 42])  # void untouched
+
+
+def test_distinct_colours_and_panoptic_colouring():
+    colours = {instance_color(i) for i in range(1, 30)}
+    assert len(colours) == 29
+    pan = np.array([[0, 1], [2, 2]], np.int32)
+    rgb = colorize_panoptic(pan)
+    assert (rgb[0, 0] == 0).all() and not np.array_equal(rgb[0, 1], rgb[1, 0])

@@ -1,0 +1,64 @@
+# Copyright 2026 The hydranet_perception Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The latest-frame slot and pipeline counters (ROS-free plumbing of the node)."""
+
+import threading
+
+from hydranet_perception.runtime import LatestSlot, PipelineStats
+
+
+def test_slot_keeps_only_the_newest_and_reports_drops():
+    slot = LatestSlot()
+    assert slot.put(1) is False
+    assert slot.put(2) is True  # 1 was never taken: dropped
+    assert slot.take(timeout=0) == 2
+    assert slot.take(timeout=0.01) is None
+    assert slot.put(3) is False
+
+
+def test_slot_wakes_a_waiting_consumer():
+    slot = LatestSlot()
+    got = []
+    t = threading.Thread(target=lambda: got.append(slot.take(timeout=5)))
+    t.start()
+    slot.put('frame')
+    t.join(timeout=5)
+    assert got == ['frame']
+
+
+def test_slot_close_releases_the_consumer():
+    slot = LatestSlot()
+    t = threading.Thread(target=slot.take, kwargs={'timeout': 30})
+    t.start()
+    slot.close()
+    t.join(timeout=5)
+    assert not t.is_alive()
+
+
+def test_stats_invariant_and_percentiles():
+    s = PipelineStats()
+    for _ in range(10):
+        s.frame_in()
+    s.dropped(3)
+    s.rejected('truncated', 'short data')
+    for ms in range(1, 7):
+        s.processed(ms / 1e3, ms / 2e3)
+    snap = s.snapshot()
+    assert snap['frames_in'] == snap['frames_processed'] + snap['frames_dropped'] + \
+        snap['frames_rejected'] == 10
+    assert snap['errors'] == {'truncated': 1}
+    assert snap['last_error'] == 'truncated: short data'
+    assert abs(snap['latency_ms_p50'] - 3.5) < 1e-9
+    assert abs(snap['model_ms_p50'] - 1.75) < 1e-9
