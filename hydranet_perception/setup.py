@@ -25,13 +25,14 @@ setup(
     name=package_name,
     version='0.1.0',
     packages=find_packages(exclude=['test']),
-    package_data={package_name: ['weights/*.pt', 'weights/*.json', 'data/assets/*']},
+    package_data={package_name: ['weights/*.pt', 'weights/*.json']},
     data_files=[
         ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
         (os.path.join('share', package_name), ['package.xml']),
         (os.path.join('share', package_name, 'launch'), glob('launch/*.py')),
         (os.path.join('share', package_name, 'config'),
          glob('config/*.yaml') + glob('config/*.rviz') + glob('config/*.xml')),
+        (os.path.join('share', package_name, 'data', 'sample_bag'), glob('data/sample_bag/*')),
     ],
     install_requires=['setuptools'],
     zip_safe=False,
@@ -43,6 +44,7 @@ setup(
     extras_require={'test': ['pytest']},
     entry_points={
         'console_scripts': [
+            'hydranet-bag = hydranet_perception.bag.cli:main',
         ],
     },
 )
