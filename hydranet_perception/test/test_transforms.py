@@ -163,3 +163,14 @@ def test_training_pipeline_on_synthetic_scenes():
             assert win.any()  # a visible keypoint stays on (or next to) its instance
         assert not kp[kp[..., 2] == 0].any()
         assert set(t['semantic'].unique().tolist()) <= set(range(LS.num_classes)) | {VOID}
+
+
+@pytest.mark.parametrize('scale_range', [(1.0, 1.0), (0.5, 0.5), (1.8, 1.8)])
+def test_letterbox_of_an_image_without_instances(scale_range):
+    # Regression: zoomed images with no instances crashed while padding the mask stack.
+    img, target = _sample(50, 70, [], [], np.zeros((0, LS.max_keypoints, 3), np.float32))
+    out_img, out = Letterbox((64, 96), scale_range=scale_range,
+                             generator=torch.Generator().manual_seed(0))(img, target)
+    assert out_img.shape == (3, 64, 96)
+    assert out['masks'].shape == (0, 64, 96) and out['boxes'].shape == (0, 4)
+    assert out['semantic'].shape == (64, 96)

@@ -153,7 +153,8 @@ class Letterbox:
         boxes = F.pad(boxes, pad)
         xy = F.pad(xy, pad)
         sem = F.pad(sem, pad, fill=VOID)
-        masks = F.pad(masks, pad, fill=0) if n else torch.zeros((0, big_h, big_w), torch.uint8)
+        masks = (F.pad(masks, pad, fill=0) if n
+                 else torch.zeros((0, big_h, big_w), dtype=torch.uint8))
         kps = torch.cat([xy.as_subclass(torch.Tensor).reshape(kps.shape[:-1] + (2,)),
                          kps[..., 2:]], -1)
         boxes = boxes.as_subclass(torch.Tensor).clone()

@@ -1,0 +1,84 @@
+# Copyright 2026 The hydranet_perception Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+
+"""``build_model(cfg)``: turn a ``ModelConfig`` into a ``HydraNet`` (a small head registry)."""
+
+from typing import Callable, Dict, Sequence
+
+from torch import nn
+
+from hydranet_perception.model.backbone import Backbone, scaled_depths
+from hydranet_perception.model.config import load_model_config, ModelConfig
+from hydranet_perception.model.head_detect import DetectHead
+from hydranet_perception.model.head_keypoints import KeypointHead
+from hydranet_perception.model.head_masks import MaskHead
+from hydranet_perception.model.head_semantic import SemanticHead
+from hydranet_perception.model.hydranet import HydraNet
+from hydranet_perception.model.neck import PANNeck
+
+HeadBuilder = Callable[[ModelConfig, Sequence[int]], nn.Module]
+
+
+def _hidden(channels: Sequence[int]) -> int:
+    # Head width follows the stride-8 level: 64 for n, 128 for s.
+    return max(32, min(int(channels[0]), 128))
+
+
+def _detect(cfg: ModelConfig, ch: Sequence[int]) -> nn.Module:
+    return DetectHead(in_channels=ch, num_classes=cfg.label_space.num_things,
+                      hidden=_hidden(ch), strides=cfg.strides)
+
+
+def _masks(cfg: ModelConfig, ch: Sequence[int]) -> nn.Module:
+    return MaskHead(in_channels=ch, num_prototypes=cfg.num_prototypes,
+                    hidden=max(cfg.num_prototypes, _hidden(ch) // 2),
+                    proto_channels=_hidden(ch))
+
+
+def _semantic(cfg: ModelConfig, ch: Sequence[int]) -> nn.Module:
+    return SemanticHead(in_channels=ch, num_classes=cfg.label_space.num_classes,
+                        hidden=max(32, _hidden(ch) // 2))
+
+
+def _keypoints(cfg: ModelConfig, ch: Sequence[int]) -> nn.Module:
+    return KeypointHead(in_channels=ch, num_keypoints=cfg.label_space.max_keypoints,
+                        hidden=_hidden(ch))
+
+
+HEADS: Dict[str, HeadBuilder] = {
+    'detect': _detect,
+    'masks': _masks,
+    'semantic': _semantic,
+    'keypoints': _keypoints,
+}
+
+
+def build_model(cfg) -> HydraNet:
+    """Build the HydraNet a config describes (random weights).
+
+    Args:
+        cfg: a ``ModelConfig``, or anything ``load_model_config`` reads (YAML path, dict).
+
+    Returns:
+        a ``HydraNet`` with a head for each of ``cfg.heads``.
+
+    """
+    cfg = load_model_config(cfg)
+    backbone = Backbone(width=cfg.width_multiple, depth=cfg.depth_multiple,
+                        max_channels=cfg.max_channels)
+    neck = PANNeck(in_channels=backbone.out_channels,
+                   depth=scaled_depths(cfg.depth_multiple)[0])
+    heads = {name: HEADS[name](cfg, neck.out_channels) for name in cfg.heads}
+    return HydraNet(backbone, neck, heads, config=cfg)

@@ -1,0 +1,208 @@
+# Copyright 2026 The hydranet_perception Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+
+"""Letterboxing an image into the network input, and mapping results back exactly.
+
+The geometry is that of ``data.transforms.letterbox_params`` (so training and inference
+agree): scale ``s = min(H / h, W / w)``, resized size ``(round(h s), round(w s))``,
+centred with offsets ``((H - nh) // 2, (W - nw) // 2)``, padding value 114.  A point
+maps as ``x_in = x * sx + ox`` with ``sx = nw / w`` (likewise y); every function here
+uses continuous coordinates (pixel edges at integers, centres at +0.5), so boxes and
+keypoints round-trip exactly and maps are resampled at original pixel centres.
+"""
+
+from dataclasses import dataclass
+from typing import Optional, Tuple, Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+Array = Union[np.ndarray, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class LetterboxInfo:
+    """How an original image of ``orig_size`` sits in the network input.
+
+    Attributes:
+        orig_size: (h, w) of the original image.
+        input_size: (H, W) of the network input.
+        resized: (nh, nw), the size of the resized image inside the input.
+        offset: (oy, ox), the top-left corner of the resized image in the input.
+
+    """
+
+    orig_size: Tuple[int, int]
+    input_size: Tuple[int, int]
+    resized: Tuple[int, int]
+    offset: Tuple[int, int]
+
+    @property
+    def scale(self) -> Tuple[float, float]:
+        """(sx, sy): input pixels per original pixel along x and y."""
+        return self.resized[1] / self.orig_size[1], self.resized[0] / self.orig_size[0]
+
+
+def letterbox_info(orig_size: Tuple[int, int], input_size: Tuple[int, int]) -> LetterboxInfo:
+    """Return the letterbox geometry of an image of ``orig_size`` (h, w) in ``input_size``."""
+    h, w = int(orig_size[0]), int(orig_size[1])
+    big_h, big_w = int(input_size[0]), int(input_size[1])
+    if h <= 0 or w <= 0:
+        raise ValueError(f'image size {(h, w)} must be positive')
+    s = min(big_h / h, big_w / w)
+    nh, nw = max(1, int(round(h * s))), max(1, int(round(w * s)))
+    return LetterboxInfo((h, w), (big_h, big_w), (nh, nw), ((big_h - nh) // 2, (big_w - nw) // 2))
+
+
+def letterbox(image: Array, size: Tuple[int, int], *, device=None,
+              fill: int = 114) -> Tuple[torch.Tensor, LetterboxInfo]:
+    """Resize keeping the aspect ratio and pad to ``size``.
+
+    Args:
+        image: uint8[h, w, 3] RGB (numpy or tensor).
+        size: (H, W) of the network input.
+        device: where to do the work and leave the result (e.g. the GPU).
+        fill: padding value (0-255).
+
+    Returns:
+        (Tensor[3, H, W] float32 RGB in [0, 1], LetterboxInfo).
+
+    """
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f'expected an RGB image [h, w, 3], got shape {tuple(image.shape)}')
+    info = letterbox_info(image.shape[:2], size)
+    t = torch.as_tensor(np.ascontiguousarray(image) if isinstance(image, np.ndarray) else image)
+    t = t.to(device).permute(2, 0, 1).float()
+    (nh, nw), (oy, ox) = info.resized, info.offset
+    if (nh, nw) != info.orig_size:
+        t = F.interpolate(t[None], size=(nh, nw), mode='bilinear', align_corners=False,
+                          antialias=True)[0]
+    out = torch.full((3,) + info.input_size, float(fill), device=t.device)
+    out[:, oy:oy + nh, ox:ox + nw] = t
+    return out.div_(255.0).clamp_(0.0, 1.0), info
+
+
+def _affine(info: LetterboxInfo):
+    sx, sy = info.scale
+    oy, ox = info.offset
+    return sx, sy, ox, oy
+
+
+def boxes_to_original(boxes: Array, info: LetterboxInfo, *, clip: bool = True) -> Array:
+    """Map boxes [..., 4] x1, y1, x2, y2 from input pixels to original pixels."""
+    sx, sy, ox, oy = _affine(info)
+    out = boxes * 1.0
+    out[..., 0::2] = (boxes[..., 0::2] - ox) / sx
+    out[..., 1::2] = (boxes[..., 1::2] - oy) / sy
+    if clip:
+        h, w = info.orig_size
+        out[..., 0::2] = out[..., 0::2].clip(0, w)
+        out[..., 1::2] = out[..., 1::2].clip(0, h)
+    return out
+
+
+def boxes_to_input(boxes: Array, info: LetterboxInfo) -> Array:
+    """Map boxes [..., 4] x1, y1, x2, y2 from original pixels to input pixels."""
+    sx, sy, ox, oy = _affine(info)
+    out = boxes * 1.0
+    out[..., 0::2] = boxes[..., 0::2] * sx + ox
+    out[..., 1::2] = boxes[..., 1::2] * sy + oy
+    return out
+
+
+def keypoints_to_original(kpts: Array, info: LetterboxInfo, *, clip: bool = False) -> Array:
+    """Map keypoints [..., >= 2] (x, y first; other channels kept) to original pixels."""
+    sx, sy, ox, oy = _affine(info)
+    out = kpts * 1.0
+    out[..., 0] = (kpts[..., 0] - ox) / sx
+    out[..., 1] = (kpts[..., 1] - oy) / sy
+    if clip:
+        h, w = info.orig_size
+        out[..., 0] = out[..., 0].clip(0, w)
+        out[..., 1] = out[..., 1].clip(0, h)
+    return out
+
+
+def keypoints_to_input(kpts: Array, info: LetterboxInfo) -> Array:
+    """Map keypoints [..., >= 2] (x, y first; other channels kept) to input pixels."""
+    sx, sy, ox, oy = _affine(info)
+    out = kpts * 1.0
+    out[..., 0] = kpts[..., 0] * sx + ox
+    out[..., 1] = kpts[..., 1] * sy + oy
+    return out
+
+
+def sampling_grid(info: LetterboxInfo, window: Optional[Tuple[int, int, int, int]] = None, *,
+                  device=None) -> torch.Tensor:
+    """Return the ``grid_sample`` grid of original pixel centres in input coordinates.
+
+    Args:
+        info: the letterbox geometry.
+        window: (y0, y1, x0, x1), a block of original pixels (default: all of them).
+        device: where to build the grid.
+
+    Returns:
+        Tensor[1, y1 - y0, x1 - x0, 2], normalised for ``align_corners=False`` over the
+        whole network input, so it samples any map that covers the input (at full or
+        reduced resolution, e.g. 1/4 for prototypes).
+
+    """
+    h, w = info.orig_size
+    y0, y1, x0, x1 = window if window is not None else (0, h, 0, w)
+    sx, sy, ox, oy = _affine(info)
+    big_h, big_w = info.input_size
+    xs = ((torch.arange(x0, x1, device=device, dtype=torch.float32) + 0.5) * sx + ox)
+    ys = ((torch.arange(y0, y1, device=device, dtype=torch.float32) + 0.5) * sy + oy)
+    gx = 2.0 * xs / big_w - 1.0
+    gy = 2.0 * ys / big_h - 1.0
+    grid = torch.stack(torch.meshgrid(gy, gx, indexing='ij')[::-1], -1)
+    return grid[None]
+
+
+def map_to_original(maps: torch.Tensor, info: LetterboxInfo, *,
+                    window: Optional[Tuple[int, int, int, int]] = None,
+                    mode: str = 'bilinear') -> torch.Tensor:
+    """Resample maps covering the network input onto original pixels.
+
+    Args:
+        maps: Tensor[C, h', w'] covering the whole input (h' = H / k for any k).
+        info: the letterbox geometry.
+        window: (y0, y1, x0, x1) of original pixels to produce (default: all).
+        mode: 'bilinear' for logits and probabilities, 'nearest' for labels and masks.
+
+    Returns:
+        Tensor[C, y1 - y0, x1 - x0] float32.
+
+    """
+    grid = sampling_grid(info, window, device=maps.device)
+    return F.grid_sample(maps[None].float(), grid, mode=mode, padding_mode='border',
+                         align_corners=False)[0]
+
+
+def mask_to_original(masks: Array, info: LetterboxInfo) -> np.ndarray:
+    """Map masks bool[N, H, W] (or any map covering the input) to bool[N, h, w]."""
+    t = torch.as_tensor(masks)
+    return (map_to_original(t.float(), info, mode='nearest') > 0.5).cpu().numpy()
+
+
+def mask_to_input(masks: Array, info: LetterboxInfo) -> np.ndarray:
+    """Letterbox masks bool[N, h, w] into bool[N, H, W] (nearest; padding is False)."""
+    t = torch.as_tensor(np.asarray(masks) if isinstance(masks, np.ndarray) else masks)
+    (nh, nw), (oy, ox) = info.resized, info.offset
+    r = F.interpolate(t[None].float(), size=(nh, nw), mode='nearest-exact')[0] > 0.5
+    out = torch.zeros((t.shape[0],) + info.input_size, dtype=torch.bool)
+    out[:, oy:oy + nh, ox:ox + nw] = r
+    return out.numpy()

@@ -1,0 +1,123 @@
+# Copyright 2026 The hydranet_perception Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+
+"""``postprocess``: raw HydraNet outputs of a batch -> one ``Prediction`` per image."""
+
+from typing import Dict, List, Sequence, Union
+
+import numpy as np
+import torch
+
+from hydranet_perception.postprocess.decode import anchors_for, decode_boxes
+from hydranet_perception.postprocess.keypoints import keypoint_tables, \
+    keypoints_for_detections
+from hydranet_perception.postprocess.letterbox import boxes_to_original, \
+    keypoints_to_original, LetterboxInfo, map_to_original
+from hydranet_perception.postprocess.masks import assemble_masks
+from hydranet_perception.postprocess.nms import nms, select_candidates
+from hydranet_perception.postprocess.panoptic import panoptic_fusion
+from hydranet_perception.prediction import Prediction
+from hydranet_perception.schema import LabelSpace
+
+
+@torch.no_grad()
+def postprocess(outputs: Dict[str, torch.Tensor],
+                infos: Union[LetterboxInfo, Sequence[LetterboxInfo]], *,
+                label_space: LabelSpace, score_thresh: float = 0.25, nms_iou: float = 0.6,
+                mask_thresh: float = 0.5, max_det: int = 100, pre_nms_topk: int = 1000,
+                class_agnostic: bool = False, min_visible_fraction: float = 0.5,
+                min_stuff_area: int = 64, strides: Sequence[int] = (8, 16, 32)
+                ) -> List[Prediction]:
+    """Decode, suppress, assemble and fuse the raw outputs of a batch.
+
+    Steps per image: best class per anchor above ``score_thresh`` -> class-aware NMS
+    -> at most ``max_det`` detections; masks and keypoints only for those; boxes,
+    masks, keypoints and the semantic map mapped back to original pixels through
+    the letterbox; panoptic fusion when the semantic head ran (things need masks:
+    without the mask head, thing pixels stay void).
+
+    Args:
+        outputs: raw forward outputs (any subset of tasks; the batch dimension first).
+        infos: the letterbox geometry of each image (one for a batch of one).
+        label_space: the model's label space.
+        score_thresh: minimum detection probability.
+        nms_iou: IoU above which a same-class box is suppressed.
+        mask_thresh: mask probability threshold.
+        max_det: detections kept per image.
+        pre_nms_topk: candidates entering NMS at most.
+        class_agnostic: suppress across classes.
+        min_visible_fraction: panoptic overlap rule (see ``panoptic_fusion``).
+        min_stuff_area: panoptic minimum stuff segment area, in original pixels.
+        strides: pyramid strides, used when the outputs carry no anchors.
+
+    Returns:
+        one ``Prediction`` per image (numpy arrays, original pixels).
+
+    """
+    if isinstance(infos, LetterboxInfo):
+        infos = [infos]
+    thing_ids = torch.tensor(label_space.thing_ids, dtype=torch.int64)
+    results = []
+    for b, info in enumerate(infos):
+        h0, w0 = info.orig_size
+        pred = Prediction(image_size=(h0, w0), boxes=np.zeros((0, 4), np.float32),
+                          scores=np.zeros((0,), np.float32),
+                          class_ids=np.zeros((0,), np.int64))
+        masks_t = None
+        if 'detect_cls' in outputs:
+            cls = outputs['detect_cls'][b]
+            anchors = outputs.get('detect_anchors')
+            if anchors is None:
+                anchors = anchors_for(*info.input_size, strides, device=cls.device)
+            anchors = anchors.to(cls.device).float()
+            idx, scores, channels = select_candidates(cls, score_thresh=score_thresh,
+                                                      pre_nms_topk=pre_nms_topk)
+            boxes = decode_boxes(outputs['detect_box'][b][idx], anchors[idx])
+            keep = nms(boxes, scores, channels, iou_thresh=nms_iou, max_det=max_det,
+                       class_agnostic=class_agnostic)
+            idx, scores, channels = idx[keep], scores[keep], channels[keep]
+            boxes = boxes_to_original(boxes[keep], info)
+            pred.boxes = boxes.cpu().numpy().astype(np.float32)
+            pred.scores = scores.cpu().numpy().astype(np.float32)
+            pred.class_ids = thing_ids[channels.cpu()].numpy()
+            pred.instance_ids = np.zeros((len(idx),), np.int64)
+            if 'masks_coef' in outputs:
+                masks_t = assemble_masks(outputs['masks_coef'][b][idx],
+                                         outputs['masks_protos'][b], boxes, info,
+                                         mask_thresh=mask_thresh)
+                pred.masks = masks_t.cpu().numpy()
+            if 'keypoints' in outputs:
+                _, used = keypoint_tables(label_space, cls.device)
+                kp = keypoints_for_detections(outputs['keypoints'][b][idx], anchors[idx],
+                                              channels, used)
+                kp = keypoints_to_original(kp, info, clip=True) * (kp[..., 2:] > 0)
+                pred.keypoints = kp.cpu().numpy().astype(np.float32)
+        if 'semantic' in outputs:
+            logits = map_to_original(outputs['semantic'][b], info)
+            sem = logits.argmax(0).to(torch.uint8)
+            pred.semantic = sem.cpu().numpy()
+            n = len(pred)
+            masks_in = masks_t if masks_t is not None else torch.zeros(
+                (0, h0, w0), dtype=torch.bool, device=sem.device)
+            pan, segments, inst_ids = panoptic_fusion(
+                sem, masks_in, pred.scores[:masks_in.shape[0]],
+                pred.class_ids[:masks_in.shape[0]], stuff_ids=label_space.stuff_ids,
+                min_visible_fraction=min_visible_fraction, min_stuff_area=min_stuff_area)
+            pred.panoptic, pred.segments = pan, segments
+            ids = np.zeros((n,), np.int64)
+            ids[:inst_ids.shape[0]] = inst_ids
+            pred.instance_ids = ids
+        results.append(pred)
+    return results

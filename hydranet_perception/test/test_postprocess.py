@@ -1,0 +1,219 @@
+# Copyright 2026 The hydranet_perception Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+
+"""Postprocessing on hand-made tensors with answers worked out by hand; letterbox maths."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from hydranet_perception.data.transforms import letterbox_params
+from hydranet_perception.postprocess import anchors_for, boxes_to_input, boxes_to_original, \
+    decode_boxes, keypoints_to_input, keypoints_to_original, letterbox, letterbox_info, \
+    mask_to_input, mask_to_original, nms, panoptic_fusion, postprocess, select_candidates
+from hydranet_perception.schema import default_label_space
+
+torch.set_num_threads(1)
+LS = default_label_space()
+
+
+def inv_softplus(d: float) -> float:
+    return math.log(math.expm1(d))
+
+
+def test_decode_boxes_by_hand():
+    anchors = torch.tensor([[4.0, 4.0, 8.0], [24.0, 8.0, 16.0]])
+    raw = torch.tensor([[inv_softplus(1), inv_softplus(1), inv_softplus(2), inv_softplus(2)],
+                        [inv_softplus(0.5)] * 4])
+    boxes = decode_boxes(raw, anchors)
+    assert torch.allclose(boxes, torch.tensor([[-4.0, -4, 20, 20], [16, 0, 32, 16]]),
+                          atol=1e-5)
+
+
+def test_candidates_and_class_aware_nms_by_hand():
+    # logits of 5 anchors over 2 classes; anchor 4 is below the threshold.
+    p = torch.tensor([[0.9, 0.1], [0.8, 0.2], [0.1, 0.7], [0.3, 0.05], [0.2, 0.1]])
+    idx, scores, ch = select_candidates(torch.logit(p), score_thresh=0.25)
+    assert idx.tolist() == [0, 1, 2, 3]
+    assert ch.tolist() == [0, 0, 1, 0]
+    boxes = torch.tensor([[0.0, 0, 10, 10], [1, 1, 11, 11], [1, 1, 11, 11], [50, 50, 60, 60]])
+    # IoU(box 0, box 1) = 81 / 119 = 0.68: same class -> suppressed; box 2 is another class.
+    keep = nms(boxes[idx], scores, ch, iou_thresh=0.5)
+    assert keep.tolist() == [0, 2, 3]
+    assert nms(boxes[idx], scores, ch, iou_thresh=0.5, class_agnostic=True).tolist() == [0, 3]
+    assert nms(boxes[idx], scores, ch, iou_thresh=0.7).tolist() == [0, 1, 2, 3]
+    assert nms(boxes[idx], scores, ch, iou_thresh=0.5, max_det=2).tolist() == [0, 2]
+    idx, _, _ = select_candidates(torch.logit(p), score_thresh=0.25, pre_nms_topk=2)
+    assert idx.tolist() == [0, 1]
+
+
+def test_panoptic_fusion_by_hand():
+    # 4 x 6 image: stuff floor (0) below, wall (1) above; a void pixel; things 3 and 5.
+    sem = np.array([[1, 1, 1, 1, 1, 1],
+                    [1, 1, 1, 1, 3, 3],
+                    [0, 0, 0, 0, 3, 3],
+                    [0, 0, 0, 0, 0, 255]])
+    m = np.zeros((4, 4, 6), bool)
+    m[0, 1:3, 0:3] = True  # score .6: covered by instance 1 for 4 of 6 pixels -> dropped
+    m[1, 1:3, 1:4] = True  # score .9: painted first
+    m[2, 0:2, 4:6] = True  # score .8, fully visible
+    m[3, 3, 0] = True      # score .1, under the 0.2 score threshold
+    pan, segs, ids = panoptic_fusion(sem, m, [0.6, 0.9, 0.8, 0.1], [3, 5, 3, 5],
+                                     stuff_ids=[0, 1, 2], min_visible_fraction=0.5,
+                                     min_stuff_area=3, score_thresh=0.2)
+    # Instance 1 (.9) -> segment 1, instance 2 (.8) -> segment 2, instance 0 keeps 2 of
+    # 6 pixels -> dropped, instance 3 is under the score threshold; then floor takes its
+    # 6 free pixels (segment 3) and wall its 5 (segment 4); the uncovered thing-class
+    # pixels (2, 4), (2, 5) and the void pixel stay 0.
+    want = [[4, 4, 4, 4, 2, 2],
+            [4, 1, 1, 1, 2, 2],
+            [3, 1, 1, 1, 0, 0],
+            [3, 3, 3, 3, 3, 0]]
+    assert pan.tolist() == want and pan.dtype == np.int32
+    assert [(s.id, s.class_id, s.is_thing, s.area, s.instance_index) for s in segs] == [
+        (1, 5, True, 6, 1), (2, 3, True, 4, 2), (3, 0, False, 6, -1), (4, 1, False, 5, -1)]
+    assert ids.tolist() == [0, 1, 2, 0]
+    # every pixel is exactly one segment or void; a larger minimum drops the wall
+    pan, segs, _ = panoptic_fusion(sem, m, [0.6, 0.9, 0.8, 0.1], [3, 5, 3, 5],
+                                   stuff_ids=[0, 1, 2], min_stuff_area=6, score_thresh=0.2)
+    assert [s.class_id for s in segs] == [5, 3, 0] and (pan[0, :4] == 0).all()
+    # a lower visibility requirement keeps instance 0's two free pixels
+    _, segs, ids = panoptic_fusion(sem, m, [0.6, 0.9, 0.8, 0.1], [3, 5, 3, 5],
+                                   stuff_ids=[0, 1, 2], min_visible_fraction=0.3,
+                                   min_stuff_area=3, score_thresh=0.2)
+    assert ids.tolist() == [3, 1, 2, 0] and segs[2].area == 2
+
+
+@pytest.mark.parametrize('size', [(479, 641), (100, 300), (300, 100), (480, 640), (31, 17)])
+def test_letterbox_round_trip(size):
+    h, w = size
+    info = letterbox_info((h, w), (480, 640))
+    assert (info.resized, info.offset) == letterbox_params((h, w), (480, 640))
+    rng = np.random.default_rng(h * w)
+    boxes = np.sort(rng.uniform(0, [w, h, w, h], (20, 4)).reshape(20, 2, 2), axis=1)
+    boxes = boxes.transpose(0, 2, 1).reshape(20, 4)[:, [0, 2, 1, 3]].astype(np.float64)
+    back = boxes_to_original(boxes_to_input(boxes, info), info)
+    np.testing.assert_allclose(back, boxes, atol=1e-9)
+    kps = np.concatenate([rng.uniform(0, [w, h], (20, 5, 2)), rng.uniform(0, 1, (20, 5, 1))],
+                         -1)
+    np.testing.assert_allclose(keypoints_to_original(keypoints_to_input(kps, info), info),
+                               kps, atol=1e-9)
+    # Torch tensors go the same way, and the corners land on the resized image's edges.
+    corners = torch.tensor([[0.0, 0.0, w, h]], dtype=torch.float64)
+    (nh, nw), (oy, ox) = info.resized, info.offset
+    assert torch.allclose(boxes_to_input(corners, info),
+                          torch.tensor([[ox, oy, ox + nw, oy + nh]], dtype=torch.float64))
+    # A mask letterboxed (nearest) and mapped back is the same mask when the letterbox
+    # enlarges; when it shrinks (479 x 641 -> 478 x 640) a dropped row or column can
+    # only change pixels on the mask's border.
+    yy, xx = np.mgrid[:h, :w]
+    disk = ((xx + 0.5 - w / 3) ** 2 + (yy + 0.5 - h / 2) ** 2) < (min(h, w) / 3) ** 2
+    rect = np.zeros((h, w), bool)
+    rect[h // 4:h // 2 + 1, w // 5:w - 2] = True
+    masks = np.stack([disk, rect])
+    net = mask_to_input(masks, info)
+    assert net.shape == (2, 480, 640) and not net[:, :oy].any() and not net[:, :, :ox].any()
+    back = mask_to_original(net, info)
+    if min(info.scale) >= 1:
+        np.testing.assert_array_equal(back, masks)
+    else:
+        diff = back != masks
+        pad = np.pad(masks, ((0, 0), (1, 1), (1, 1)), mode='edge')
+        border = np.zeros_like(masks)
+        for dy, dx in ((0, 1), (2, 1), (1, 0), (1, 2)):
+            border |= pad[:, dy:dy + h, dx:dx + w] != masks
+        assert (diff <= border).all() and diff.sum() < 0.01 * masks.sum()
+
+
+def test_letterbox_image_placement():
+    img = np.full((100, 300, 3), 200, np.uint8)
+    x, info = letterbox(img, (480, 640))
+    (nh, nw), (oy, ox) = info.resized, info.offset
+    assert x.shape == (3, 480, 640) and x.dtype == torch.float32
+    assert (nh, nw, oy, ox) == (213, 640, 133, 0)
+    assert torch.allclose(x[:, oy:oy + nh, ox:ox + nw], torch.tensor(200 / 255))
+    assert torch.allclose(x[:, :oy], torch.tensor(114 / 255))
+    assert torch.allclose(x[:, oy + nh:], torch.tensor(114 / 255))
+    with pytest.raises(ValueError, match='RGB'):
+        letterbox(np.zeros((10, 10), np.uint8), (32, 32))
+
+
+def _hand_outputs():
+    """One confident 'instrument' at anchor 35 of a 64 x 64 input (see the test)."""
+    anchors = anchors_for(64, 64)
+    a = anchors.shape[0]
+    cls = torch.full((1, a, 3), -10.0)
+    cls[0, 35, 1] = 4.0  # channel 1 = instrument
+    box = torch.zeros(1, a, 4)
+    box[0, 35] = torch.tensor([inv_softplus(1), inv_softplus(1), inv_softplus(1),
+                               inv_softplus(0.5)])
+    kpt = torch.full((1, a, 17, 3), 3.0)  # slots 4..16 are not the instrument's: zeroed
+    kpt[0, 35, :4] = torch.tensor([[1.0, -0.5, 5.0], [0, 0, -5.0], [0, 0, 0], [0, 0, 0]])
+    coef = torch.zeros(1, a, 1)
+    coef[0, 35, 0] = 1.0
+    protos = torch.full((1, 1, 16, 16), -10.0)
+    protos[..., :8] = 10.0  # positive left of input x = 32
+    sem = torch.zeros(1, 6, 16, 16)
+    sem[:, 1] = 5.0  # wall everywhere
+    return {'detect_cls': cls, 'detect_box': box, 'detect_anchors': anchors,
+            'keypoints': kpt, 'masks_coef': coef, 'masks_protos': protos, 'semantic': sem}
+
+
+def test_pipeline_by_hand():
+    # Original 32 x 64 image in a 64 x 64 input: scale 1, offset (16, 0).
+    info = letterbox_info((32, 64), (64, 64))
+    assert (info.resized, info.offset) == ((32, 64), (16, 0))
+    (pred,) = postprocess(_hand_outputs(), info, label_space=LS, score_thresh=0.5)
+    # Anchor 35: row 4, column 3 of stride 8 -> centre (28, 36); distances 8, 8, 8, 4
+    # -> input box (20, 28, 36, 40) -> original (20, 12, 36, 24).
+    np.testing.assert_allclose(pred.boxes, [[20, 12, 36, 24]], atol=1e-4)
+    assert pred.class_ids.tolist() == [4]
+    np.testing.assert_allclose(pred.scores, [1 / (1 + math.exp(-4))], rtol=1e-6)
+    # Keypoint 0: (28 + 8, 36 - 4) -> original (36, 16); keypoint 1 at the centre.
+    kp = pred.keypoints[0]
+    np.testing.assert_allclose(kp[0], [36, 16, 1 / (1 + math.exp(-5))], rtol=1e-5)
+    np.testing.assert_allclose(kp[1], [28, 20, 1 / (1 + math.exp(5))], rtol=1e-5)
+    np.testing.assert_allclose(kp[2], [28, 20, 0.5], rtol=1e-5)
+    assert (kp[4:] == 0).all()
+    # Mask: inside the box, left of input x = 32 (the logits change sign between pixel
+    # centres 31.5 and 32.5): columns 20..31, rows 12..23.
+    want = np.zeros((32, 64), bool)
+    want[12:24, 20:32] = True
+    assert pred.masks.shape == (1, 32, 64)
+    np.testing.assert_array_equal(pred.masks[0], want)
+    assert (pred.semantic == 1).all()
+    assert pred.panoptic[12:24, 20:32].tolist() == [[1] * 12] * 12
+    assert (pred.panoptic[~want] == 2).all()
+    segments = [(s.id, s.class_id, s.area) for s in pred.segments]
+    assert segments == [(1, 4, 144), (2, 1, 32 * 64 - 144)]
+    assert pred.instance_ids.tolist() == [1]
+
+
+def test_pipeline_task_subsets():
+    info = letterbox_info((32, 64), (64, 64))
+    out = _hand_outputs()
+    (sem_only,) = postprocess({'semantic': out['semantic']}, [info], label_space=LS)
+    assert len(sem_only) == 0 and sem_only.masks is None and sem_only.keypoints is None
+    assert [s.class_id for s in sem_only.segments] == [1]
+    det = {k: v for k, v in out.items() if k.startswith('detect') or k == 'semantic'}
+    (p,) = postprocess(det, [info], label_space=LS)
+    assert len(p) == 1 and p.masks is None and p.instance_ids.tolist() == [0]
+    (p,) = postprocess({k: v for k, v in out.items() if k != 'semantic'}, [info],
+                       label_space=LS)
+    assert p.semantic is None and p.panoptic is None and p.masks.shape == (1, 32, 64)
+    (p,) = postprocess(out, [info], label_space=LS, score_thresh=0.99)
+    assert len(p) == 0 and p.masks.shape == (0, 32, 64) and p.keypoints.shape == (0, 17, 3)
