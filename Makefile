@@ -7,7 +7,7 @@ PKG := hydranet_perception
 export AMENT_PREFIX_PATH := $(VENV)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup test lint demo weights bench freeze clean
+.PHONY: help setup test lint demo weights eval-weights bench freeze clean
 
 help:
 	@echo "make demo     play the shipped bag through the node; results in out/demo/"
@@ -27,8 +27,25 @@ lint: setup
 	cd $(PKG) && $(PY) -m pytest -q test/test_lint.py
 
 demo: setup
-	@echo "make demo arrives with the perception node (issue 5) and the bag tools (issue 6)."
-	@exit 1
+	$(VENV)/bin/hydranet-demo --out out/demo
+
+# The shipped weights, from scratch on this 2-core CPU (about 40 minutes of training).
+WEIGHTS := $(PKG)/hydranet_perception/weights/hydranet_n.pt
+weights: setup
+	cd $(PKG) && $(VENV)/bin/hydranet-train config/train_n.yaml --out ../out/train/hydranet_n
+	mkdir -p $(dir $(WEIGHTS))
+	cp out/train/hydranet_n/final.pt $(WEIGHTS)
+	$(MAKE) eval-weights
+
+# Held-out evaluation of the shipped weights (seed 999 is never used in training).
+eval-weights: setup
+	$(VENV)/bin/hydranet-eval $(WEIGHTS) --synthetic-seed 999 --num-images 200 \
+	  --size 480x640 --device cpu --out out/eval/hydranet_n
+
+bench: setup
+	mkdir -p out/bench
+	$(PY) bench/model_cost.py | tee out/bench/model_cost.jsonl
+	$(PY) bench/node_latency.py | tee out/bench/node_latency.jsonl
 
 freeze:
 	$(PY) -m pip freeze --exclude-editable | grep -v '^hydranet' > requirements/constraints.txt

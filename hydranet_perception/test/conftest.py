@@ -31,3 +31,6 @@ _profile = str(PKG_DIR / 'config' / 'fastdds_shm.xml')
 os.environ.setdefault('FASTRTPS_DEFAULT_PROFILES_FILE', _profile)
 os.environ.setdefault('FASTDDS_DEFAULT_PROFILES_FILE', _profile)
 os.environ.setdefault('PYTHONUNBUFFERED', '1')
+# Two cores are shared by the test process and the node processes it starts: busy-waiting
+# OpenMP threads would starve each other (a forward pass 100x slower), so they sleep.
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')

@@ -1,0 +1,127 @@
+# Copyright 2026 The hydranet_perception Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""``hydranet-export CKPT``: ONNX (dynamic batch) with a parity report against PyTorch.
+
+Writes ``<out>.onnx`` and ``<out>.parity.json``: the largest absolute difference of every
+raw output between PyTorch and each runtime (onnxruntime, OpenVINO; TensorRT where it
+exists) on generated images, and whether the decoded ``Prediction`` agrees (same
+detections, boxes within a tolerance, mask IoU).
+"""
+
+import argparse
+import json
+import pathlib
+import sys
+from typing import Dict
+
+import numpy as np
+import torch
+
+from hydranet_perception.data.synthetic import generate_scene
+from hydranet_perception.engine.runtimes import make_backend
+from hydranet_perception.inference import Predictor
+from hydranet_perception.model.checkpoint import CheckpointError, load_model
+from hydranet_perception.model.export import export_onnx
+from hydranet_perception.postprocess.letterbox import letterbox
+
+
+def compare_predictions(a, b) -> Dict:
+    """Return how far two Predictions of one image differ (count, box, score, mask IoU)."""
+    rep = {'count_a': len(a), 'count_b': len(b)}
+    n = min(len(a), len(b))
+    if n:
+        rep['box_max_abs_px'] = float(np.abs(a.boxes[:n] - b.boxes[:n]).max())
+        rep['score_max_abs'] = float(np.abs(a.scores[:n] - b.scores[:n]).max())
+        rep['same_classes'] = bool((a.class_ids[:n] == b.class_ids[:n]).all())
+        if a.masks is not None and b.masks is not None:
+            inter = (a.masks[:n] & b.masks[:n]).sum((1, 2))
+            union = np.maximum((a.masks[:n] | b.masks[:n]).sum((1, 2)), 1)
+            rep['mask_iou_min'] = float((inter / union).min())
+    return rep
+
+
+def parity_report(model, config, onnx_path: str, *, runtimes=('onnxruntime', 'openvino'),
+                  num_images: int = 3, seed: int = 12345) -> Dict:
+    """Compare raw outputs and Predictions of PyTorch against each runtime."""
+    h, w = config.input_size
+    ref = Predictor(model=model, config=config, device='cpu', score_thresh=0.3)
+    report = {}
+    for name in runtimes:
+        try:
+            backend = make_backend(name, onnx_path)
+        except (ImportError, ValueError, RuntimeError) as e:
+            report[name] = {'skipped': str(e)}
+            continue
+        other = Predictor(backend=backend, config=config, score_thresh=0.3)
+        raw_diff: Dict[str, float] = {}
+        preds = []
+        for i in range(num_images):
+            rgb = generate_scene((seed, i), height=h * 3 // 2, width=w * 3 // 2).image
+            x, _ = letterbox(rgb, (h, w))
+            with torch.inference_mode():
+                a = {k: v.float() for k, v in model.eval()(x[None]).items()}
+            b = backend.run(x[None], backend.tasks)
+            for k in a:
+                d = float((a[k] - b[k].to(a[k].dtype)).abs().max())
+                raw_diff[k] = max(raw_diff.get(k, 0.0), d)
+            preds.append(compare_predictions(ref(rgb), other(rgb)))
+        report[name] = {'raw_max_abs_diff': raw_diff, 'predictions': preds}
+    return report
+
+
+def main(argv=None):
+    """Parse arguments, export, check parity, write the report."""
+    ap = argparse.ArgumentParser(prog='hydranet-export', description=__doc__.split('\n')[0])
+    ap.add_argument('checkpoint', help='a .pt from hydranet-train')
+    ap.add_argument('--out', help='output .onnx (default: beside the checkpoint)')
+    ap.add_argument('--height', type=int, help='input height (default: the config)')
+    ap.add_argument('--width', type=int, help='input width (default: the config)')
+    ap.add_argument('--tasks', nargs='*', help='heads to export (default: all)')
+    ap.add_argument('--static-batch', action='store_true', help='fixed batch of 1')
+    ap.add_argument('--no-parity', action='store_true', help='skip the parity report')
+    ap.add_argument('--runtimes', nargs='*', default=['onnxruntime', 'openvino', 'tensorrt'])
+    args = ap.parse_args(argv)
+    try:
+        model, config, _ = load_model(args.checkpoint)
+    except (CheckpointError, OSError) as e:
+        print(f'hydranet-export: {e}', file=sys.stderr)
+        return 2
+    h = args.height or config.input_size[0]
+    w = args.width or config.input_size[1]
+    out = pathlib.Path(args.out or pathlib.Path(args.checkpoint).with_suffix('.onnx'))
+    export_onnx(model.eval(), out, tasks=args.tasks, height=h, width=w,
+                dynamic_batch=not args.static_batch)
+    print(f'wrote {out} ({out.stat().st_size / 1e6:.1f} MB), input 1x3x{h}x{w}'
+          f'{"" if args.static_batch else " (dynamic batch)"}')
+    if args.no_parity:
+        return 0
+    report = parity_report(model, config, str(out), runtimes=tuple(args.runtimes))
+    path = out.with_suffix('.parity.json')
+    path.write_text(json.dumps(report, indent=2) + '\n')
+    for name, r in report.items():
+        if 'skipped' in r:
+            print(f'{name:<12} skipped: {r["skipped"]}')
+            continue
+        worst = max(r['raw_max_abs_diff'].values())
+        ious = [p.get('mask_iou_min', 1.0) for p in r['predictions']]
+        same = all(p['count_a'] == p['count_b'] for p in r['predictions'])
+        print(f'{name:<12} raw max |diff| {worst:.2e}; same detections: {same}; '
+              f'min mask IoU {min(ious):.4f}')
+    print(f'parity report: {path}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
