@@ -44,7 +44,12 @@ setup(
     extras_require={'test': ['pytest']},
     entry_points={
         'console_scripts': [
+            'hydranet_node = hydranet_perception.ros.node:main',
             'hydranet-bag = hydranet_perception.bag.cli:main',
+            'hydranet-demo = hydranet_perception.ros.demo:main',
+            'hydranet-train = hydranet_perception.engine.train:main',
+            'hydranet-eval = hydranet_perception.engine.evaluate:main',
+            'hydranet-export = hydranet_perception.engine.export:main',
         ],
     },
 )

@@ -132,3 +132,21 @@ class PipelineStats:
         span = done[-1] - done[0] if len(done) > 1 else 0.0
         snap['rate_hz'] = (len(done) - 1) / span if span > 0 else 0.0
         return snap
+
+
+class Throttle:
+    """Per-key rate limit for log lines: one line per key per ``period`` seconds."""
+
+    def __init__(self, period: float = 5.0):
+        self.period = period
+        self._last: Dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def ready(self, key: str) -> bool:
+        """Return True (and start a new period) when ``key`` may be logged now."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last.get(key, -1e9) >= self.period:
+                self._last[key] = now
+                return True
+            return False

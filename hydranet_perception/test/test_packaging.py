@@ -28,7 +28,8 @@ PKG = pathlib.Path(__file__).resolve().parents[1]
 REPO = PKG.parent
 PREFIX = pathlib.Path(sys.prefix)
 # Console scripts the package must provide (grows with the CLIs).
-REQUIRED_SCRIPTS = {'hydranet-bag'}
+REQUIRED_SCRIPTS = {'hydranet_node', 'hydranet-bag', 'hydranet-demo', 'hydranet-train',
+                    'hydranet-eval', 'hydranet-export'}
 SHARE_FILES = ['package.xml', 'launch/hydranet.launch.py', 'config/hydranet.yaml',
                'config/fastdds_shm.xml', 'config/hydranet.rviz', 'config/train_n.yaml',
                'data/sample_bag/metadata.yaml', 'data/sample_bag/sample_bag.mcap']

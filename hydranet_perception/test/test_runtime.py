@@ -16,7 +16,7 @@
 
 import threading
 
-from hydranet_perception.runtime import LatestSlot, PipelineStats
+from hydranet_perception.runtime import LatestSlot, PipelineStats, Throttle
 
 
 def test_slot_keeps_only_the_newest_and_reports_drops():
@@ -62,3 +62,10 @@ def test_stats_invariant_and_percentiles():
     assert snap['last_error'] == 'truncated: short data'
     assert abs(snap['latency_ms_p50'] - 3.5) < 1e-9
     assert abs(snap['model_ms_p50'] - 1.75) < 1e-9
+
+
+def test_throttle_is_per_key():
+    t = Throttle(60.0)
+    assert t.ready('truncated') and t.ready('corrupt')
+    assert not t.ready('truncated')
+    assert Throttle(0.0).ready('x')

@@ -1,0 +1,157 @@
+# Copyright 2026 The hydranet_perception Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""End-to-end latency and sustained throughput of hydranet_node, per backend.
+
+For each backend, starts ``hydranet_node`` (own process, shipped weights, the Fast DDS
+shared-memory profile), publishes 640x480 rgb8 frames at 30 Hz from this process with
+the current time as stamp, and measures, on ``~/instances``: latency (receive time -
+stamp, same clock), sustained output rate, and from the node's diagnostics the model's
+share (``model_ms_p50``) and the frames dropped. One JSON line per backend, then a
+summary line. Not a test: run ``make bench`` on an otherwise idle machine.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import sysconfig
+import time
+
+from diagnostic_msgs.msg import DiagnosticArray
+from hydranet_perception_msgs.msg import InstanceArray, ModelInfo
+import numpy as np
+import rclpy
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image
+import yaml
+
+from hydranet_perception.data.synthetic import generate_sequence
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PROFILE = ROOT / 'hydranet_perception' / 'config' / 'fastdds_shm.xml'
+
+
+def _run_backend(node, backend, frames, seconds, hz, tmp):
+    params = tmp / f'{backend}.yaml'
+    params.write_text(yaml.safe_dump({'/**': {'ros__parameters': {
+        'backend': backend, 'diagnostics_period': 0.5, 'publish_overlay': True}}}))
+    log = open(tmp / f'{backend}.log', 'w')
+    proc = subprocess.Popen(
+        [str(pathlib.Path(sysconfig.get_path('scripts')) / 'hydranet_node'), '--ros-args',
+         '--params-file', str(params), '-r', '__ns:=/bench', '-r', 'image:=/bench/image'],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    lat, diag, info = [], {}, []
+    qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+    subs = [
+        node.create_subscription(InstanceArray, '/bench/hydranet/instances', lambda m: lat.append(
+            time.time() - (m.header.stamp.sec + m.header.stamp.nanosec * 1e-9)), qos),
+        node.create_subscription(DiagnosticArray, '/diagnostics', lambda m: diag.update(
+            {kv.key: kv.value for s in m.status if s.name.endswith('pipeline')
+             for kv in s.values}), qos),
+        node.create_subscription(ModelInfo, '/bench/hydranet/model_info', info.append,
+                                 QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
+                                            reliability=ReliabilityPolicy.RELIABLE)),
+        # Subscribe to the overlay so that the node renders it ("all outputs").
+        node.create_subscription(Image, '/bench/hydranet/overlay', lambda m: None, qos),
+    ]
+    pub = node.create_publisher(Image, '/bench/image', QoSProfile(
+        depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
+    try:
+        deadline = time.monotonic() + 180
+        while not info and time.monotonic() < deadline and proc.poll() is None:
+            rclpy.spin_once(node, timeout_sec=0.1)
+        if not info:
+            return {'backend': backend, 'error': 'node did not start; see ' + log.name}
+        # Warm-up, then measure.
+        for phase, dur in (('warmup', 3.0), ('measure', seconds)):
+            lat.clear()
+            t0 = time.monotonic()
+            sent = 0
+            while time.monotonic() - t0 < dur:
+                msg = frames[sent % len(frames)]
+                now = time.time()
+                msg.header.stamp.sec, msg.header.stamp.nanosec = int(now), int(now % 1 * 1e9)
+                pub.publish(msg)
+                sent += 1
+                next_at = t0 + sent / hz
+                while time.monotonic() < next_at:
+                    rclpy.spin_once(node, timeout_sec=max(0.0, next_at - time.monotonic()))
+            end = time.monotonic() + 1.0
+            while time.monotonic() < end:
+                rclpy.spin_once(node, timeout_sec=0.05)
+        ms = np.array(lat) * 1e3
+        model_ms = float(diag.get('model_ms_p50', 'nan'))
+        p50 = float(np.percentile(ms, 50)) if ms.size else float('nan')
+        return {'backend': backend, 'input': '640x480 rgb8', 'input_hz': hz,
+                'frames_sent': sent, 'outputs_received': int(ms.size),
+                'fps_sustained': round(ms.size / seconds, 2),
+                'latency_ms_p50': round(p50, 2),
+                'latency_ms_p95': round(float(np.percentile(ms, 95)), 2) if ms.size else None,
+                'model_ms_p50': round(model_ms, 2),
+                'outside_model_ms_p50': round(p50 - model_ms, 2),
+                'node_frames_dropped': int(diag.get('frames_dropped', 0)),
+                'network_input': f'{info[0].input_width}x{info[0].input_height}'}
+    finally:
+        for s in subs:
+            node.destroy_subscription(s)
+        node.destroy_publisher(pub)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
+            proc.wait(timeout=30)
+
+
+def main():
+    """Parse arguments and measure each backend."""
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--backends', nargs='*', default=['torch', 'onnxruntime', 'openvino'])
+    ap.add_argument('--seconds', type=float, default=10.0)
+    ap.add_argument('--hz', type=float, default=30.0)
+    args = ap.parse_args()
+    os.environ.setdefault('FASTRTPS_DEFAULT_PROFILES_FILE', str(PROFILE))
+    os.environ.setdefault('FASTDDS_DEFAULT_PROFILES_FILE', str(PROFILE))
+    os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+    frames = []
+    for scene in generate_sequence(4, 30, height=480, width=640):
+        frames.append(Image(height=480, width=640, encoding='rgb8', step=640 * 3,
+                            data=scene.image.tobytes()))
+        frames[-1].header.frame_id = 'bench'
+    rclpy.init()
+    node = rclpy.create_node('hydranet_bench')
+    tmp = pathlib.Path(os.environ.get('TMPDIR', '/tmp')) / f'hydranet_bench_{os.getpid()}'
+    tmp.mkdir(parents=True, exist_ok=True)
+    results = []
+    for backend in args.backends:
+        r = _run_backend(node, backend, frames, args.seconds, args.hz, tmp)
+        r['date'] = time.strftime('%Y-%m-%d')
+        print(json.dumps(r), flush=True)
+        results.append(r)
+    ok = [r for r in results if 'fps_sustained' in r]
+    if ok:
+        best = max(ok, key=lambda r: r['fps_sustained'])
+        print(json.dumps({'summary': True, 'fastest_backend': best['backend'],
+                          'fps_sustained': best['fps_sustained'],
+                          'latency_ms_p95': best['latency_ms_p95'],
+                          'outside_model_ms_p50': best['outside_model_ms_p50'],
+                          'goal': 'fps >= 30, p95 <= 50 ms, outside model <= 5 ms'}))
+    node.destroy_node()
+    rclpy.shutdown()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,87 @@
+# Copyright 2026 The hydranet_perception Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Diagnostics of the node, and the QoS checks behind the 'no images arrive' warning."""
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rclpy.event_handler import SubscriptionEventCallbacks
+from rclpy.qos import qos_policy_name_from_kind, ReliabilityPolicy
+
+
+def qos_event_callbacks(node, topic: str) -> SubscriptionEventCallbacks:
+    """Report an incompatible-QoS publisher on ``topic`` in the log and diagnostics."""
+    def on_incompatible(event):
+        name = node.resolve_topic_name(topic)
+        policy = qos_policy_name_from_kind(event.last_policy_kind)
+        reason = (f'a publisher on {name} has QoS incompatible with this subscription '
+                  f'(policy {policy}, {event.total_count} so far): no images will arrive. '
+                  f'Match the driver, e.g. set qos_overrides.{name}.subscription.'
+                  'reliability to best_effort')
+        node.stats.error('qos_incompatible', reason)
+        node.get_logger().error(reason, throttle_duration_sec=10.0)
+    return SubscriptionEventCallbacks(incompatible_qos=on_incompatible)
+
+
+def silent_input_warning(node, silent_s: float, limit_s: float) -> str:
+    """Explain why publishers exist on the image topics but nothing arrives; '' if fine."""
+    if silent_s < limit_s:
+        return ''
+    for topic in ('image', 'image/compressed'):
+        name = node.resolve_topic_name(topic)
+        infos = node.get_publishers_info_by_topic(name)
+        if not infos:
+            continue
+        kinds = sorted({'reliable' if i.qos_profile.reliability == ReliabilityPolicy.RELIABLE
+                        else 'best_effort' for i in infos})
+        sub = [i for i in node.get_subscriptions_info_by_topic(name)
+               if i.node_name == node.get_name()]
+        mine = ('reliable' if sub and sub[0].qos_profile.reliability ==
+                ReliabilityPolicy.RELIABLE else 'best_effort')
+        return (f'{len(infos)} publisher(s) on {name} ({", ".join(kinds)}) but no image for '
+                f'{silent_s:.0f} s; this subscription is {mine}. Check that QoS is '
+                'compatible (a reliable subscription gets nothing from a best-effort '
+                'driver), that the domain and RMW match, and for large images over Fast '
+                'DDS, the shared-memory profile config/fastdds_shm.xml')
+    return ''
+
+
+def build(node, snap: dict, *, active: bool, enabled: bool, engine, camera_info: bool,
+          warning: str) -> DiagnosticArray:
+    """Build the node's DiagnosticArray from a PipelineStats snapshot."""
+    status = DiagnosticStatus()
+    status.name = f'{node.get_name()}: pipeline'
+    status.hardware_id = engine.describe() if engine else 'no model loaded'
+    if not active:
+        status.level, status.message = DiagnosticStatus.WARN, 'inactive (no model loaded)'
+    elif not enabled:
+        status.level, status.message = DiagnosticStatus.OK, 'paused (~/enable false)'
+    elif warning:
+        status.level, status.message = DiagnosticStatus.WARN, warning
+    elif snap['errors']:
+        status.level = DiagnosticStatus.WARN
+        status.message = f'running; last problem: {snap["last_error"]}'
+    else:
+        status.level, status.message = DiagnosticStatus.OK, 'running'
+    if status.level == DiagnosticStatus.WARN and snap['errors'].get('model'):
+        status.level = DiagnosticStatus.ERROR
+    values = {k: v for k, v in snap.items() if k not in ('errors', 'last_error')}
+    values.update({f'errors.{k}': v for k, v in sorted(snap['errors'].items())})
+    values['last_error'] = snap['last_error']
+    values['camera_info_received'] = camera_info
+    status.values = [KeyValue(key=k, value=(f'{v:.3f}' if isinstance(v, float) else str(v)))
+                     for k, v in values.items()]
+    msg = DiagnosticArray()
+    msg.header.stamp = node.get_clock().now().to_msg()
+    msg.status = [status]
+    return msg

@@ -1,0 +1,269 @@
+# Copyright 2026 The hydranet_perception Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""hydranet_node: camera in, one HydraNet pass, instances, panoptic maps and overlay out.
+
+A lifecycle node (model loaded on activate, released on deactivate) that activates
+itself unless ``autostart`` is false. Subscription callbacks only convert and park the
+newest frame in a one-slot mailbox; an inference thread takes it, runs the model and
+publishes every output with the input image's header.
+"""
+
+import contextlib
+import threading
+import time
+
+from diagnostic_msgs.msg import DiagnosticArray
+from hydranet_perception_msgs.msg import InstanceArray, ModelInfo, PanopticInfo
+from rcl_interfaces.msg import SetParametersResult
+import rclpy
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos_overriding_options import QoSOverridingOptions
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from std_srvs.srv import SetBool
+
+from hydranet_perception.image_codec import ImageError
+from hydranet_perception.ros import diagnostics, params
+from hydranet_perception.ros.engine import Engine, EngineError
+from hydranet_perception.ros.image_msgs import compressed_to_rgb_msg, image_to_rgb
+from hydranet_perception.ros.outputs import OutputPublisher
+from hydranet_perception.runtime import LatestSlot, PipelineStats, Throttle
+
+IMAGE_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
+                       reliability=ReliabilityPolicy.BEST_EFFORT,
+                       durability=DurabilityPolicy.VOLATILE)
+
+
+class HydraNetNode(LifecycleNode):
+    """The perception node; see the module docstring and config/hydranet.yaml."""
+
+    def __init__(self, **kwargs):
+        super().__init__('hydranet', **kwargs)
+        for name, spec in params.SPECS.items():
+            self.declare_parameter(name, spec.default, params.descriptor(name))
+        self.stats = PipelineStats()
+        self._throttle = Throttle(5.0)  # one log line per kind of problem per 5 s
+        self._slot = LatestSlot()
+        self._engine = None
+        self._engine_lock = threading.Lock()
+        self._enabled = True
+        self._active = False
+        self._reload_pending = False
+        self._last_image_at = time.monotonic()
+        self._camera_info = None
+        self._worker = None
+        self._outputs = None
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.create_service(SetBool, '~/enable', self._on_enable)
+        self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self._diag_timer = self.create_timer(self._p('diagnostics_period'),
+                                             self._publish_diagnostics)
+        if self._p('autostart'):
+            self.trigger_configure()
+            self.trigger_activate()
+
+    # -- parameters ------------------------------------------------------------------
+
+    def _p(self, name):
+        return self.get_parameter(name).value
+
+    def _on_set_parameters(self, changes):
+        names = tuple(self._engine.label_space.names) if self._engine else ()
+        for p in changes:
+            reason = params.validate(p.name, p.value, class_names=names)
+            if reason is None and p.name == 'weights' and p.value:
+                reason = Engine.check_weights(p.value)
+            if reason:
+                self.get_logger().warning(f'refused parameter: {reason}')
+                self.stats.error('bad_parameter', reason)
+                return SetParametersResult(successful=False, reason=reason)
+        for p in changes:
+            spec = params.SPECS.get(p.name)
+            if spec is not None and spec.reload and self._active:
+                self._reload_pending = True
+            if p.name == 'diagnostics_period':
+                self._diag_timer.timer_period_ns = int(p.value * 1e9)
+        return SetParametersResult(successful=True)
+
+    def _thresholds(self):
+        return dict(score_thresh=self._p('score_threshold'), nms_iou=self._p('nms_iou'),
+                    mask_thresh=self._p('mask_threshold'),
+                    max_det=self._p('max_detections'),
+                    tasks=[t for t in self._p('tasks') if t],
+                    class_filter=[c for c in self._p('class_filter') if c])
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def on_configure(self, state):
+        qos_opts = QoSOverridingOptions.with_default_policies()
+        self.create_subscription(Image, 'image', self._on_image, IMAGE_QOS,
+                                 qos_overriding_options=qos_opts,
+                                 event_callbacks=diagnostics.qos_event_callbacks(self, 'image'))
+        self.create_subscription(CompressedImage, 'image/compressed', self._on_compressed,
+                                 IMAGE_QOS, qos_overriding_options=qos_opts,
+                                 event_callbacks=diagnostics.qos_event_callbacks(
+                                     self, 'image/compressed'))
+        self.create_subscription(CameraInfo, 'camera_info', self._on_camera_info, IMAGE_QOS)
+        latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
+                             reliability=ReliabilityPolicy.RELIABLE)
+        self._outputs = OutputPublisher(
+            instances=self.create_publisher(InstanceArray, '~/instances', 10),
+            panoptic=self.create_publisher(Image, '~/panoptic', 10),
+            segments=self.create_publisher(PanopticInfo, '~/panoptic/segments', 10),
+            semantic=self.create_publisher(Image, '~/semantic', 10),
+            overlay=self.create_publisher(Image, '~/overlay', 10),
+            model_info=self.create_publisher(ModelInfo, '~/model_info', latched))
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state):
+        try:
+            self._load_engine()
+        except EngineError as e:
+            self.get_logger().error(f'cannot activate: {e}')
+            self.stats.error('model', str(e))
+            return TransitionCallbackReturn.FAILURE
+        self._active = True
+        self._slot = LatestSlot()
+        self._worker = threading.Thread(target=self._run, name='hydranet-infer', daemon=True)
+        self._worker.start()
+        self.get_logger().info(f'active: {self._engine.describe()}')
+        return super().on_activate(state)
+
+    def on_deactivate(self, state):
+        self._stop_worker()
+        with self._engine_lock:
+            self._engine = None  # releases the model (and GPU memory)
+        self.get_logger().info('inactive: model released')
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state):
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state):
+        self._stop_worker()
+        return TransitionCallbackReturn.SUCCESS
+
+    def stop(self):
+        """Stop the inference thread (at exit, without a lifecycle transition)."""
+        self._stop_worker()
+
+    def _stop_worker(self):
+        self._active = False
+        slot, worker = self._slot, self._worker
+        slot.close()
+        if worker is not None:
+            worker.join(timeout=10.0)
+        if slot.clear():
+            self.stats.dropped()
+        self._worker = None
+
+    def _load_engine(self):
+        engine = Engine(weights=self._p('weights'), device=self._p('device'),
+                        backend=self._p('backend'), fp16=self._p('fp16'),
+                        input_size=(self._p('input_height'), self._p('input_width')))
+        with self._engine_lock:
+            self._engine = engine
+        self._outputs.publish_model_info(engine, self.get_clock().now().to_msg())
+
+    def _on_enable(self, request, response):
+        self._enabled = bool(request.data)
+        if not self._enabled and self._slot.clear():
+            self.stats.dropped()
+        response.success = True
+        response.message = 'processing enabled' if self._enabled else 'processing paused'
+        return response
+
+    # -- input -----------------------------------------------------------------------
+
+    def _on_image(self, msg):
+        self._accept(msg, image_to_rgb)
+
+    def _on_compressed(self, msg):
+        self._accept(msg, compressed_to_rgb_msg)
+
+    def _on_camera_info(self, msg):
+        self._camera_info = msg
+
+    def _accept(self, msg, convert):
+        self._last_image_at = time.monotonic()
+        self.stats.frame_in()
+        if not (self._active and self._enabled):
+            self.stats.dropped()
+            return
+        try:
+            rgb = convert(msg)
+        except ImageError as e:
+            self.stats.rejected(e.kind, str(e))
+            if self._throttle.ready(e.kind):
+                self.get_logger().warning(f'image refused ({e.kind}): {e}')
+            return
+        if self._slot.put((msg.header, rgb, time.monotonic())):
+            self.stats.dropped()
+
+    # -- inference thread ------------------------------------------------------------
+
+    def _run(self):
+        while self._active:
+            item = self._slot.take(timeout=0.5)
+            if item is None:
+                continue
+            header, rgb, received = item
+            try:
+                if self._reload_pending:
+                    self._reload_pending = False
+                    self._load_engine()
+                t0 = time.monotonic()
+                with self._engine_lock:
+                    pred = self._engine.predict(rgb, **self._thresholds())
+                model_s = time.monotonic() - t0
+                self._outputs.publish(pred, rgb, header, self._engine.label_space,
+                                      overlay=self._p('publish_overlay'))
+                self.stats.processed(time.monotonic() - received, model_s)
+            except Exception as e:  # noqa: B902 - keep the pipeline alive, report why
+                self.stats.rejected('inference', f'{type(e).__name__}: {e}')
+                if self._throttle.ready('inference'):
+                    self.get_logger().error(f'inference failed: {type(e).__name__}: {e}')
+
+    # -- diagnostics -----------------------------------------------------------------
+
+    def _publish_diagnostics(self):
+        silent = time.monotonic() - self._last_image_at
+        warning = diagnostics.silent_input_warning(self, silent, self._p('no_image_warning'))
+        if warning:
+            self.get_logger().warning(warning, throttle_duration_sec=30.0)
+        msg = diagnostics.build(self, self.stats.snapshot(), active=self._active,
+                                enabled=self._enabled, engine=self._engine,
+                                camera_info=self._camera_info is not None, warning=warning)
+        self._diag_pub.publish(msg)
+
+
+def main(args=None):
+    """Run hydranet_node (console script and ``ros2 run`` entry point)."""
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = HydraNetNode()
+        executor = MultiThreadedExecutor(num_threads=2)
+        executor.add_node(node)
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C while closing
+            if node is not None:
+                node.stop()
+                node.destroy_node()
+            rclpy.try_shutdown()

@@ -1,0 +1,116 @@
+# Copyright 2026 The hydranet_perception Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The node's parameters: defaults, descriptors with ranges, and validation.
+
+The validation is a plain function of (name, value), so it is tested without ROS; the
+node calls it from its set-parameters callback and refuses bad values with its reason.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Dict, Optional, Tuple
+
+from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
+                                ParameterType)
+
+TASKS = ('detect', 'masks', 'semantic', 'keypoints')
+BACKENDS = ('torch', 'onnxruntime', 'openvino', 'tensorrt')
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One parameter: default, description, range, and whether a change reloads the model."""
+
+    default: Any
+    description: str
+    lo: Optional[float] = None
+    hi: Optional[float] = None
+    step: Optional[float] = None
+    reload: bool = False
+
+
+SPECS: Dict[str, Spec] = {
+    'weights': Spec('', 'Checkpoint (.pt) or ONNX file; empty = the shipped weights',
+                    reload=True),
+    'device': Spec('auto', 'auto, cpu or cuda:N', reload=True),
+    'fp16': Spec(True, 'Half precision on CUDA (ignored on CPU)', reload=True),
+    'backend': Spec('torch', 'torch, onnxruntime, openvino or tensorrt', reload=True),
+    'input_width': Spec(0, 'Network input width (multiple of 32); 0 = the size the '
+                        'checkpoint was trained for', 0, 4096, 32, reload=True),
+    'input_height': Spec(0, 'Network input height (multiple of 32); 0 = the size the '
+                         'checkpoint was trained for', 0, 4096, 32, reload=True),
+    'score_threshold': Spec(0.35, 'Minimum detection score', 0.0, 1.0),
+    'nms_iou': Spec(0.5, 'IoU above which NMS suppresses a same-class box', 0.0, 1.0),
+    'mask_threshold': Spec(0.5, 'Mask probability threshold', 0.0, 1.0),
+    'max_detections': Spec(100, 'Most instances reported per image', 1, 1000, 1),
+    'tasks': Spec(list(TASKS), 'Heads to run: detect, masks, semantic, keypoints'),
+    'class_filter': Spec([''], 'Report only these class names (empty = all)'),
+    'publish_overlay': Spec(True, 'Render ~/overlay when someone subscribes'),
+    'diagnostics_period': Spec(1.0, 'Seconds between /diagnostics messages', 0.1, 60.0),
+    'no_image_warning': Spec(5.0, 'Seconds without images before warning about QoS '
+                             'when a publisher exists', 0.5, 3600.0),
+    'autostart': Spec(True, 'Configure and activate on start-up'),
+}
+
+
+def descriptor(name: str) -> ParameterDescriptor:
+    """Build the ParameterDescriptor (description and range) of a parameter."""
+    spec = SPECS[name]
+    d = ParameterDescriptor(name=name, description=spec.description)
+    if spec.lo is not None and isinstance(spec.default, int) and \
+            not isinstance(spec.default, bool):
+        d.type = ParameterType.PARAMETER_INTEGER
+        d.integer_range = [IntegerRange(from_value=int(spec.lo), to_value=int(spec.hi),
+                                        step=int(spec.step or 1))]
+    elif spec.lo is not None:
+        d.type = ParameterType.PARAMETER_DOUBLE
+        d.floating_point_range = [FloatingPointRange(from_value=float(spec.lo),
+                                                     to_value=float(spec.hi), step=0.0)]
+    return d
+
+
+def validate(name: str, value: Any, *, class_names: Tuple[str, ...] = ()) -> Optional[str]:
+    """Return why ``value`` is not acceptable for parameter ``name``, or None if it is."""
+    spec = SPECS.get(name)
+    if spec is None:
+        return None  # not ours (e.g. qos_overrides.*, use_sim_time)
+    if spec.lo is not None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f'{name} must be a number, got {value!r}'
+        if not spec.lo <= value <= spec.hi:
+            return f'{name}={value} is outside [{spec.lo}, {spec.hi}]'
+        if name in ('input_width', 'input_height') and (value % 32 or 0 < value < 64):
+            return (f'{name}={value} must be 0 (the checkpoint size) or a multiple of 32 '
+                    f'from 64 (e.g. {max(64, int(value) // 32 * 32)})')
+    if name == 'device':
+        v = str(value)
+        ok = v in ('auto', 'cpu', 'cuda') or (v.startswith('cuda:') and v[5:].isdigit())
+        if not ok:
+            return f'device={value!r}: use auto, cpu or cuda:N'
+    if name == 'backend' and value not in BACKENDS:
+        return f'backend={value!r}: use one of {", ".join(BACKENDS)}'
+    if name == 'tasks':
+        tasks = [t for t in value if t]
+        bad = [t for t in tasks if t not in TASKS]
+        if bad:
+            return f'unknown tasks {bad}: use any of {", ".join(TASKS)}'
+        if not tasks:
+            return 'tasks is empty: enable at least one of ' + ', '.join(TASKS)
+        if ('masks' in tasks or 'keypoints' in tasks) and 'detect' not in tasks:
+            return 'masks and keypoints need detect in tasks'
+    if name == 'class_filter' and class_names:
+        bad = [c for c in value if c and c not in class_names]
+        if bad:
+            return f'class_filter has unknown classes {bad}; known: {", ".join(class_names)}'
+    return None
