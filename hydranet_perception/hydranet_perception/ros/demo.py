@@ -39,6 +39,7 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 import yaml
 
+from hydranet_perception.bag.io import bag_info
 from hydranet_perception.ros.messages import decode_instance
 
 PKG_DIR = pathlib.Path(__file__).resolve().parents[1]
@@ -188,11 +189,14 @@ def run_demo(*, bag: str, out_dir: str, weights: str = '', backend: str = 'torch
         node.destroy_node()
         rclpy.try_shutdown()
     d = col.diag
+    info = bag_info(bag)['topics']
+    image_msgs = sum(t['count'] for t in info.values() if t['type'].endswith('Image'))
     span = (col.last_at - col.first_at) if col.frames > 1 else 0.0
     summary = {
         'bag': str(bag),
         'weights': col.model_info.weights_path if col.model_info else weights,
         'backend': backend,
+        'frames_in_bag': image_msgs,
         'frames_in': int(d.get('frames_in', 0)),
         'frames_processed': int(d.get('frames_processed', 0)),
         'frames_dropped': int(d.get('frames_dropped', 0)),
