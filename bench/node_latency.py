@@ -125,6 +125,7 @@ def main():
     os.environ.setdefault('FASTRTPS_DEFAULT_PROFILES_FILE', str(PROFILE))
     os.environ.setdefault('FASTDDS_DEFAULT_PROFILES_FILE', str(PROFILE))
     os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+    os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
     frames = []
     for scene in generate_sequence(4, 30, height=480, width=640):
         frames.append(Image(height=480, width=640, encoding='rgb8', step=640 * 3,

@@ -53,6 +53,8 @@ def _profile_env():
         env.setdefault('FASTRTPS_DEFAULT_PROFILES_FILE', profile)
         env.setdefault('FASTDDS_DEFAULT_PROFILES_FILE', profile)
     env.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+    # Node, player and this collector share the cores: idle OpenMP threads must sleep.
+    env.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
     return env
 
 
