@@ -65,6 +65,11 @@ class Engine:
         self.label_space = self.predictor.label_space
         self.model_name = f'hydranet-{self.predictor.config.size}'
         self._all_tasks = tuple(self.predictor.tasks)
+        # One pass on a blank frame: the first forward pays for lazy initialisation
+        # (kernels, allocator, page faults on a cold disk), often seconds, which must
+        # not land on the first camera frames.
+        h, w = self.input_size
+        self.predictor(np.zeros((h, w, 3), np.uint8))
 
     @property
     def tasks(self) -> Tuple[str, ...]:
