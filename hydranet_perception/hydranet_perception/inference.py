@@ -107,12 +107,16 @@ class OnnxRuntimeBackend:
         self.input_size = tuple(int(d) for d in self.session.get_inputs()[0].shape[2:])
         self.device = torch.device('cpu')
 
-    def run(self, images: torch.Tensor, tasks: Sequence[str]) -> Dict[str, torch.Tensor]:
-        """Run the whole graph; ``tasks`` must be among the exported ones."""
+    def check_tasks(self, tasks: Sequence[str]):
+        """Refuse tasks that are not in the exported graph."""
         missing = sorted(set(tasks) - set(self.tasks))
         if missing:
             raise ValueError(f'tasks {missing} are not in this ONNX graph (it has '
                              f'{list(self.tasks)}); export them')
+
+    def run(self, images: torch.Tensor, tasks: Sequence[str]) -> Dict[str, torch.Tensor]:
+        """Run the whole graph; ``tasks`` must be among the exported ones."""
+        self.check_tasks(tasks)
         x = images.detach().cpu().float().numpy()
         res = self.session.run(self.names, {'images': x})
         return {n: torch.from_numpy(np.asarray(r)) for n, r in zip(self.names, res)}
@@ -153,10 +157,7 @@ class OpenVinoBackend(OnnxRuntimeBackend):
 
     def run(self, images: torch.Tensor, tasks: Sequence[str]) -> Dict[str, torch.Tensor]:
         """Run the whole graph; ``tasks`` must be among the exported ones."""
-        missing = sorted(set(tasks) - set(self.tasks))
-        if missing:
-            raise ValueError(f'tasks {missing} are not in this ONNX graph (it has '
-                             f'{list(self.tasks)}); export them')
+        self.check_tasks(tasks)
         res = self.compiled(images.detach().cpu().float().numpy())
         return {n: torch.from_numpy(np.asarray(res[o]))
                 for n, o in zip(self.names, self.compiled.outputs)}

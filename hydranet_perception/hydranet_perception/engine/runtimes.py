@@ -21,13 +21,11 @@ runtime is exported on the fly next to it (``<name>.onnx``).
 """
 
 import pathlib
-from typing import Dict, Optional, Sequence
+from typing import Optional
 
-import numpy as np
 import torch
 
-from hydranet_perception.inference import OnnxRuntimeBackend, Predictor
-from hydranet_perception.model.config import load_model_config
+from hydranet_perception.inference import OnnxRuntimeBackend, OpenVinoBackend, Predictor
 
 RUNTIMES = ('onnxruntime', 'openvino', 'tensorrt')
 SHIPPED_WEIGHTS = pathlib.Path(__file__).resolve().parents[1] / 'weights' / 'hydranet_n.pt'
@@ -55,41 +53,6 @@ def make_predictor(weights: Optional[str] = None, *, backend: str = 'torch',
                          input_size=input_size, **options)
     pred.weights_path = path
     return pred
-
-
-class OpenVinoBackend:
-    """Run an exported ONNX graph with OpenVINO on the CPU.
-
-    ``precision='f32'`` keeps full precision (OpenVINO's CPU default on AMX machines is
-    bf16 inference, faster but less exact; pass ``precision='bf16'`` to allow it).
-    """
-
-    name = 'openvino'
-
-    def __init__(self, path: str, *, precision: str = 'f32', threads: Optional[int] = None):
-        import openvino as ov
-        from hydranet_perception.model.export import read_metadata
-        meta = read_metadata(path)
-        self.config = load_model_config(meta['config']) if meta['config'] else None
-        self.tasks = tuple(meta['tasks'])
-        core = ov.Core()
-        props = {'INFERENCE_PRECISION_HINT': precision, 'PERFORMANCE_HINT': 'LATENCY'}
-        if threads:
-            props['INFERENCE_NUM_THREADS'] = int(threads)
-        self.compiled = core.compile_model(core.read_model(str(path)), 'CPU', props)
-        self.names = [o.get_any_name() for o in self.compiled.outputs]
-        self.request = self.compiled.create_infer_request()
-        self.device = torch.device('cpu')
-
-    def run(self, images: torch.Tensor, tasks: Sequence[str]) -> Dict[str, torch.Tensor]:
-        """Run the whole graph; ``tasks`` must be among the exported ones."""
-        missing = sorted(set(tasks) - set(self.tasks))
-        if missing:
-            raise ValueError(f'tasks {missing} are not in this graph (it has '
-                             f'{list(self.tasks)}); export them')
-        res = self.request.infer({0: images.detach().cpu().float().numpy()})
-        return {n: torch.from_numpy(np.array(res[o])) for n, o in
-                zip(self.names, self.compiled.outputs)}
 
 
 def ensure_onnx(path: str, *, height: Optional[int] = None, width: Optional[int] = None
