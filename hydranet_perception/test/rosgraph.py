@@ -16,7 +16,6 @@
 
 import os
 import pathlib
-import signal
 import subprocess
 import sysconfig
 import time
@@ -24,6 +23,8 @@ import time
 import rclpy
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 import yaml
+
+from hydranet_perception.ros.demo import stop_process
 
 NODE_SCRIPT = pathlib.Path(sysconfig.get_path('scripts')) / 'hydranet_node'
 
@@ -50,14 +51,7 @@ def start_node(tmp_path, *, params=None, namespace='/test', remaps=None, log_nam
 
 def stop_node(proc, timeout=15.0):
     """Stop the node with SIGINT as Ctrl-C would; return its exit code."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    return proc.returncode
+    return stop_process(proc, timeout)
 
 
 class Watcher:

@@ -127,7 +127,11 @@ class Collector:
             self.video.release()
 
 
-def _stop(proc, timeout=20.0):
+def stop_process(proc, timeout=20.0):
+    """Stop a process started with its own session: SIGINT as Ctrl-C, then SIGKILL.
+
+    Returns its exit code.
+    """
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGINT)
         try:
@@ -135,6 +139,7 @@ def _stop(proc, timeout=20.0):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+    return proc.returncode
 
 
 def _spin_until(node, predicate, timeout):
@@ -187,7 +192,7 @@ def run_demo(*, bag: str, out_dir: str, weights: str = '', backend: str = 'torch
         wall = time.monotonic() - t0
     finally:
         col.close()
-        _stop(node_proc)
+        stop_process(node_proc)
         node.destroy_node()
         rclpy.try_shutdown()
     d = col.diag
