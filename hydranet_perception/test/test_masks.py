@@ -78,6 +78,35 @@ def test_random_masks_round_trip_and_match_pycocotools(seed):
     assert int(coco_mask.area(coco)) == int(mask.sum())
 
 
+def _reference_counts(mask):
+    """Run lengths by walking the column-major pixels one by one."""
+    counts, value, run = [], False, 0
+    for v in mask.ravel(order='F').tolist():
+        if v != value:
+            counts.append(run)
+            value, run = v, 0
+        run += 1
+    counts.append(run)
+    return counts
+
+
+@pytest.mark.parametrize('seed', range(12))
+def test_counts_equal_a_pixel_walk_for_objects_anywhere(seed):
+    # Small objects (the windowed fast path), touching borders and corners, spanning
+    # column ends (runs that continue into the next column) and the last pixel.
+    rng = np.random.default_rng(seed)
+    h, w = rng.integers(1, 40, size=2)
+    mask = np.zeros((h, w), bool)
+    for _ in range(rng.integers(1, 4)):
+        y0, x0 = rng.integers(0, h), rng.integers(0, w)
+        mask[y0:y0 + rng.integers(1, h + 1), x0:x0 + rng.integers(1, w + 1)] = True
+    if seed % 3 == 0:
+        mask[-1, -1] = True
+    if seed % 4 == 0:
+        mask[:, w // 2] = True  # a full column: one run joins three columns' pixels
+    assert encode_rle(mask).tolist() == _reference_counts(mask)
+
+
 def test_blob_mask_is_compact():
     yy, xx = np.mgrid[:480, :640]
     mask = (yy - 200) ** 2 + (xx - 300) ** 2 < 80 ** 2

@@ -51,6 +51,19 @@ def test_overlay_colours_instances_and_keeps_input():
     np.testing.assert_array_equal(out[58, 42], before[58, 42])  # void untouched
 
 
+def test_overlay_blends_each_pixel_once_with_the_top_instance():
+    img = np.full((60, 80, 3), 100, np.uint8)
+    pred = _pred()
+    pred.masks[1, 10:30, 10:30] = True  # the weaker instance also covers mask 0's area
+    pred.semantic[:] = 255
+    out = draw_overlay(img, pred, LS, mask_alpha=0.5)
+    top = np.array(instance_color(1))  # instance 0: score 0.9, panoptic id 1
+    np.testing.assert_allclose(out[24, 14], (100 + top) / 2, atol=1)  # off the skeleton
+    low = np.array(instance_color(2))
+    np.testing.assert_allclose(out[45, 60], (100 + low) / 2, atol=1)
+    np.testing.assert_array_equal(out[45, 5], img[45, 5])  # no mask, no stuff
+
+
 def test_distinct_colours_and_panoptic_colouring():
     colours = {instance_color(i) for i in range(1, 30)}
     assert len(colours) == 29

@@ -24,8 +24,9 @@ keypoints round-trip exactly and maps are resampled at original pixel centres.
 """
 
 from dataclasses import dataclass
-from typing import Optional, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -85,13 +86,18 @@ def letterbox(image: Array, size: Tuple[int, int], *, device=None,
         raise ValueError(f'expected an RGB image [h, w, 3], got shape {tuple(image.shape)}')
     info = letterbox_info(image.shape[:2], size)
     t = torch.as_tensor(np.ascontiguousarray(image) if isinstance(image, np.ndarray) else image)
-    t = t.to(device).permute(2, 0, 1).float()
+    # [1, 3, h, w] over the HWC buffer (channels-last strides, no copy): on the CPU the
+    # layout of PyTorch's vectorised uint8 antialiased resize, ~4x faster than resizing
+    # floats (0.5 vs 2.2 ms for 640x480 -> 320x240 on one core) and within 1/255 of it.
+    t = t.to(device).permute(2, 0, 1)[None]
     (nh, nw), (oy, ox) = info.resized, info.offset
     if (nh, nw) != info.orig_size:
-        t = F.interpolate(t[None], size=(nh, nw), mode='bilinear', align_corners=False,
-                          antialias=True)[0]
+        if t.dtype != torch.uint8 or t.device.type != 'cpu':
+            t = t.float()
+        t = F.interpolate(t, size=(nh, nw), mode='bilinear', align_corners=False,
+                          antialias=True)
     out = torch.full((3,) + info.input_size, float(fill), device=t.device)
-    out[:, oy:oy + nh, ox:ox + nw] = t
+    out[:, oy:oy + nh, ox:ox + nw] = t[0]
     return out.div_(255.0).clamp_(0.0, 1.0), info
 
 
@@ -190,6 +196,74 @@ def map_to_original(maps: torch.Tensor, info: LetterboxInfo, *,
     grid = sampling_grid(info, window, device=maps.device)
     return F.grid_sample(maps[None].float(), grid, mode=mode, padding_mode='border',
                          align_corners=False)[0]
+
+
+def working_info(info: LetterboxInfo) -> LetterboxInfo:
+    """Return the geometry of the image at the scale the network saw it.
+
+    Its ``orig_size`` is ``info.resized`` where the image was shrunk into the input (the
+    original size where it was enlarged), so ``warp_to_original(maps, working_info(info))``
+    samples maps at no more pixels than carry information; ``labels_to_size`` then
+    brings labels to the original size.
+    """
+    (h0, w0), (nh, nw) = info.orig_size, info.resized
+    return LetterboxInfo((min(h0, nh), min(w0, nw)), info.input_size, info.resized,
+                         info.offset)
+
+
+def labels_to_size(labels: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+    """Resize a label map [h, w] to ``size`` (H, W) by nearest neighbour.
+
+    Output pixel (y, x) takes label ``[floor((y + 0.5) h / H), floor((x + 0.5) w / W)]``
+    (pixel centres, like ``nearest-exact``); uint8, int16 and int32 maps are supported.
+    """
+    if tuple(labels.shape[:2]) == tuple(size):
+        return labels
+    return cv2.resize(labels, (int(size[1]), int(size[0])),
+                      interpolation=cv2.INTER_NEAREST_EXACT)
+
+
+def warp_matrix(info: LetterboxInfo, map_size: Tuple[int, int],
+                origin: Tuple[int, int] = (0, 0)) -> np.ndarray:
+    """Return the 2x3 matrix from original pixels to the coordinates of a map.
+
+    Pixel (x, y) of a window of original pixels whose top-left is ``origin`` (y0, x0)
+    has its centre at (x0 + x + 0.5, y0 + y + 0.5); the matrix gives the point of a map
+    of ``map_size`` (h, w), covering the whole network input, that ``map_to_original``
+    samples there, in the pixel-index convention of ``cv2.warpAffine`` with
+    ``WARP_INVERSE_MAP``.
+    """
+    sx, sy, ox, oy = _affine(info)
+    big_h, big_w = info.input_size
+    ky, kx = map_size[0] / big_h, map_size[1] / big_w
+    y0, x0 = origin
+    return np.array([[sx * kx, 0.0, ((x0 + 0.5) * sx + ox) * kx - 0.5],
+                     [0.0, sy * ky, ((y0 + 0.5) * sy + oy) * ky - 0.5]], np.float64)
+
+
+def warp_to_original(maps: np.ndarray, info: LetterboxInfo, *,
+                     window: Optional[Tuple[int, int, int, int]] = None) -> List[np.ndarray]:
+    """``map_to_original`` (bilinear, border) with OpenCV, for maps on the CPU.
+
+    One ``cv2.warpAffine`` per channel: ~5x faster than ``grid_sample`` plus the
+    channels-last copy an argmax wants, and the same values to ~1e-5 (OpenCV quantises
+    sampling positions to 1/32 pixel).
+
+    Args:
+        maps: float32[C, h', w'] covering the whole input.
+        info: the letterbox geometry.
+        window: (y0, y1, x0, x1) of original pixels to produce (default: all).
+
+    Returns:
+        C arrays float32[y1 - y0, x1 - x0].
+
+    """
+    h, w = info.orig_size
+    y0, y1, x0, x1 = window if window is not None else (0, h, 0, w)
+    m = warp_matrix(info, maps.shape[-2:], (y0, x0))
+    return [cv2.warpAffine(np.ascontiguousarray(c, np.float32), m, (x1 - x0, y1 - y0),
+                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                           borderMode=cv2.BORDER_REPLICATE) for c in maps]
 
 
 def mask_to_original(masks: Array, info: LetterboxInfo) -> np.ndarray:

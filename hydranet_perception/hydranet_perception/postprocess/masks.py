@@ -13,57 +13,66 @@
 # limitations under the License.
 
 
-"""Instance mask assembly for kept detections: blend prototypes, upsample, crop to box."""
+"""Instance mask assembly for kept detections: blend prototypes, resample, crop to box."""
 
 import math
+from typing import Tuple
 
+import numpy as np
 import torch
 
-from hydranet_perception.postprocess.letterbox import LetterboxInfo, map_to_original
+from hydranet_perception.postprocess.letterbox import LetterboxInfo, warp_to_original
 
 
-def assemble_masks(coef: torch.Tensor, protos: torch.Tensor, boxes: torch.Tensor,
-                   info: LetterboxInfo, *, mask_thresh: float = 0.5) -> torch.Tensor:
+def pixels_in_box(box, size: Tuple[int, int]) -> Tuple[int, int, int, int]:
+    """Return (r0, r1, c0, c1): the pixels of an image of ``size`` whose centres lie in box.
+
+    ``box`` is x1, y1, x2, y2 in pixel-edge coordinates; pixel (r, c) has its centre at
+    (c + 0.5, r + 0.5) and is inside when x1 <= c + 0.5 <= x2 and y1 <= r + 0.5 <= y2.
+    The range is empty (r1 <= r0 or c1 <= c0) when no centre is.
+    """
+    x1, y1, x2, y2 = (float(v) for v in box)
+    h, w = size
+    return (max(0, math.ceil(y1 - 0.5)), min(h, math.floor(y2 - 0.5) + 1),
+            max(0, math.ceil(x1 - 0.5)), min(w, math.floor(x2 - 0.5) + 1))
+
+
+def assemble_masks(coef: torch.Tensor, protos: torch.Tensor, boxes, info: LetterboxInfo, *,
+                   mask_thresh: float = 0.5) -> np.ndarray:
     """Build full-size masks in original pixels for the kept detections only.
 
     The mask logits ``coef @ protos`` (prototype resolution, covering the network
     input) are resampled bilinearly at the centres of the original pixels inside each
-    box, passed through a sigmoid and thresholded; pixels outside the box are False.
+    box (``pixels_in_box``), with OpenCV on the CPU whatever the device (the logits are
+    small), and thresholded; pixels outside the box are False.
 
     Args:
         coef: Tensor[N, P] coefficients of the kept detections.
         protos: Tensor[P, h, w] prototypes of the image.
-        boxes: Tensor[N, 4] x1, y1, x2, y2 in *original* pixels.
+        boxes: Tensor or array [N, 4] x1, y1, x2, y2 in *original* pixels.
         info: the letterbox geometry.
         mask_thresh: probability threshold.
 
     Returns:
-        Tensor[N, H0, W0] bool, (H0, W0) = ``info.orig_size``.
+        bool[N, H0, W0], (H0, W0) = ``info.orig_size``.
 
     """
     h0, w0 = info.orig_size
     n = coef.shape[0]
-    out = torch.zeros((n, h0, w0), dtype=torch.bool, device=protos.device)
+    out = np.zeros((n, h0, w0), bool)
     if n == 0:
         return out
     p, h, w = protos.shape
-    logits = (coef.float() @ protos.float().reshape(p, -1)).reshape(n, h, w)
-    thresh = math.log(mask_thresh / (1.0 - mask_thresh)) if 0 < mask_thresh < 1 else None
+    logits = (coef.float() @ protos.float().reshape(p, -1)).reshape(n, h, w).cpu().numpy()
+    if not 0 < mask_thresh < 1:  # every pixel (<= 0) or none (>= 1) passes
+        thresh = -math.inf if mask_thresh <= 0 else math.inf
+    else:
+        thresh = math.log(mask_thresh / (1.0 - mask_thresh))
+    boxes = boxes.detach().cpu().numpy() if torch.is_tensor(boxes) else np.asarray(boxes)
     for i in range(n):
-        x1, y1, x2, y2 = (float(v) for v in boxes[i])
-        c0, c1 = max(0, math.floor(x1)), min(w0, math.ceil(x2))
-        r0, r1 = max(0, math.floor(y1)), min(h0, math.ceil(y2))
-        if c1 <= c0 or r1 <= r0:
+        r0, r1, c0, c1 = pixels_in_box(boxes[i], (h0, w0))
+        if r1 <= r0 or c1 <= c0:
             continue
-        m = map_to_original(logits[i:i + 1], info, window=(r0, r1, c0, c1))[0]
-        inside = _centres_inside(r0, r1, c0, c1, (x1, y1, x2, y2), m.device)
-        fg = (m > thresh) if thresh is not None else (m.sigmoid() > mask_thresh)
-        out[i, r0:r1, c0:c1] = fg & inside
+        (m,) = warp_to_original(logits[i:i + 1], info, window=(r0, r1, c0, c1))
+        out[i, r0:r1, c0:c1] = m > thresh
     return out
-
-
-def _centres_inside(r0, r1, c0, c1, box, device) -> torch.Tensor:
-    ys = torch.arange(r0, r1, device=device, dtype=torch.float32) + 0.5
-    xs = torch.arange(c0, c1, device=device, dtype=torch.float32) + 0.5
-    x1, y1, x2, y2 = box
-    return (((ys >= y1) & (ys <= y2))[:, None]) & (((xs >= x1) & (xs <= x2))[None, :])
