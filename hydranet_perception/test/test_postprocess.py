@@ -23,8 +23,10 @@ import torch
 
 from hydranet_perception.data.transforms import letterbox_params
 from hydranet_perception.postprocess import anchors_for, boxes_to_input, boxes_to_original, \
-    decode_boxes, keypoints_to_input, keypoints_to_original, letterbox, letterbox_info, \
-    mask_to_input, mask_to_original, nms, panoptic_fusion, postprocess, select_candidates
+    decode_boxes, keypoints_to_input, keypoints_to_original, labels_to_size, letterbox, \
+    letterbox_info, map_to_original, mask_to_input, mask_to_original, nms, panoptic_fusion, \
+    postprocess, select_candidates, warp_to_original, working_info
+from hydranet_perception.postprocess.pipeline import argmax_planes
 from hydranet_perception.schema import default_label_space
 
 torch.set_num_threads(1)
@@ -217,3 +219,68 @@ def test_pipeline_task_subsets():
     assert p.semantic is None and p.panoptic is None and p.masks.shape == (1, 32, 64)
     (p,) = postprocess(out, [info], label_space=LS, score_thresh=0.99)
     assert len(p) == 0 and p.masks.shape == (0, 32, 64) and p.keypoints.shape == (0, 17, 3)
+
+
+@pytest.mark.parametrize('orig, inp', [((480, 640), (256, 320)), ((100, 300), (64, 96)),
+                                       ((37, 53), (64, 64)), ((720, 1280), (384, 640))])
+def test_opencv_resampling_matches_grid_sample(orig, inp):
+    info = letterbox_info(orig, inp)
+    gen = torch.Generator().manual_seed(0)
+    maps = torch.randn((3, inp[0] // 4, inp[1] // 4), generator=gen)
+    h, w = orig
+    for window in (None, (h // 3, h // 3 + 7, w // 2, w - 1)):
+        want = map_to_original(maps, info, window=window).numpy()
+        got = np.stack(warp_to_original(maps.numpy(), info, window=window))
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, atol=1e-4)  # measured: <= 1.5e-5
+
+
+def test_working_grid_and_label_enlargement():
+    info = letterbox_info((480, 640), (256, 320))
+    work = working_info(info)
+    assert work.orig_size == (240, 320) and work.scale == (1.0, 1.0)
+    small = letterbox_info((100, 120), (256, 320))  # enlarged into the input
+    assert working_info(small).orig_size == (100, 120)
+    labels = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    big = labels_to_size(labels, (6, 8))
+    np.testing.assert_array_equal(big, labels.repeat(2, 0).repeat(2, 1))
+    odd = labels_to_size(labels, (7, 5))  # pixel centres: floor((y + 0.5) * 3 / 7) ...
+    rows = np.floor((np.arange(7) + 0.5) * 3 / 7).astype(int)
+    cols = np.floor((np.arange(5) + 0.5) * 4 / 5).astype(int)
+    np.testing.assert_array_equal(odd, labels[rows][:, cols])
+
+
+def test_argmax_planes_matches_argmax_with_ties():
+    rng = np.random.default_rng(0)
+    planes = rng.integers(0, 4, size=(6, 20, 30)).astype(np.float32)  # many ties
+    got = argmax_planes(list(planes))
+    np.testing.assert_array_equal(got, planes.argmax(0))
+    with pytest.raises(ValueError):
+        argmax_planes([])
+
+
+def test_panoptic_fusion_windows_from_boxes_equal_full_scan():
+    rng = np.random.default_rng(1)
+    h, w, n = 40, 50, 6
+    masks = np.zeros((n, h, w), bool)
+    boxes = np.zeros((n, 4), np.float32)
+    for i in range(n):
+        x0, y0 = rng.integers(0, w - 10), rng.integers(0, h - 10)
+        x1, y1 = x0 + rng.integers(3, 10), y0 + rng.integers(3, 10)
+        masks[i, y0:y1, x0:x1] = rng.random((y1 - y0, x1 - x0)) < 0.8
+        boxes[i] = (x0 - 0.3, y0 - 0.7, x1 + 0.2, y1 + 0.6)
+    sem = rng.integers(0, 6, size=(h, w)).astype(np.uint8)
+    sem[:3] = 255
+    args = (sem, masks, rng.random(n), rng.integers(3, 6, n))
+    kw = dict(stuff_ids=LS.stuff_ids, min_stuff_area=5)
+    pan_a, seg_a, ids_a = panoptic_fusion(*args, boxes=boxes, **kw)
+    pan_b, seg_b, ids_b = panoptic_fusion(*args, **kw)
+    np.testing.assert_array_equal(pan_a, pan_b)
+    np.testing.assert_array_equal(ids_a, ids_b)
+    assert seg_a == seg_b
+    # Every segment's area is its pixel count, and void stays 0.
+    for s in seg_a:
+        assert s.area == int((pan_a == s.id).sum())
+    assert (pan_a[:3][~np.isin(pan_a[:3], [s.id for s in seg_a if s.is_thing])] == 0).all()
+    with pytest.raises(ValueError, match='0..255'):
+        panoptic_fusion(sem.astype(np.int64) + 300, masks, *args[2:], **kw)

@@ -19,7 +19,8 @@ from hydranet_perception.postprocess.decode import anchors_for, decode_boxes, \
     decode_keypoints, make_anchors
 from hydranet_perception.postprocess.letterbox import boxes_to_input, boxes_to_original, \
     keypoints_to_input, keypoints_to_original, labels_to_size, letterbox, letterbox_info, \
-    LetterboxInfo, map_to_original, mask_to_input, mask_to_original, working_info
+    LetterboxInfo, map_to_original, mask_to_input, mask_to_original, warp_to_original, \
+    working_info
 from hydranet_perception.postprocess.masks import assemble_masks
 from hydranet_perception.postprocess.nms import nms, select_candidates
 from hydranet_perception.postprocess.panoptic import panoptic_fusion
@@ -29,4 +30,4 @@ __all__ = ['anchors_for', 'assemble_masks', 'boxes_to_input', 'boxes_to_original
            'decode_boxes', 'decode_keypoints', 'keypoints_to_input', 'keypoints_to_original',
            'labels_to_size', 'letterbox', 'letterbox_info', 'LetterboxInfo', 'make_anchors',
            'map_to_original', 'mask_to_input', 'mask_to_original', 'nms', 'panoptic_fusion',
-           'postprocess', 'select_candidates', 'working_info']
+           'postprocess', 'select_candidates', 'warp_to_original', 'working_info']
