@@ -79,8 +79,9 @@ class PipelineStats:
         self.frames_rejected = 0
         self.errors: Counter = Counter()
         self.last_error = ''
+        self._window = window
         self._latency = deque(maxlen=window)
-        self._model_ms = deque(maxlen=window)
+        self._stage_ms: Dict[str, deque] = {}
         self._done_at = deque(maxlen=window)
 
     def frame_in(self):
@@ -104,19 +105,28 @@ class PipelineStats:
             self.errors[kind] += 1
             self.last_error = f'{kind}: {message}'
 
-    def processed(self, latency_s: float, model_s: float):
-        """Record a processed frame: total latency since receipt and time in the model."""
+    def processed(self, latency_s: float, stages_s: Optional[Dict[str, float]] = None):
+        """Record a processed frame.
+
+        Args:
+            latency_s: seconds from the frame's receipt to its outputs being published.
+            stages_s: seconds spent in named stages of that frame (e.g. ``model``,
+                ``forward``, ``publish``); each is reported as ``<name>_ms_p50``.
+
+        """
         with self._lock:
             self.frames_processed += 1
             self._latency.append(latency_s * 1e3)
-            self._model_ms.append(model_s * 1e3)
+            for name, seconds in (stages_s or {}).items():
+                self._stage_ms.setdefault(name, deque(maxlen=self._window)).append(
+                    seconds * 1e3)
             self._done_at.append(time.monotonic())
 
     def snapshot(self) -> Dict[str, Any]:
         """Return a consistent copy of every figure (latencies in ms over the window)."""
         with self._lock:
             lat = np.array(self._latency, np.float64)
-            mod = np.array(self._model_ms, np.float64)
+            stages = {k: np.array(v, np.float64) for k, v in self._stage_ms.items()}
             done = list(self._done_at)
             snap = {
                 'frames_in': self.frames_in,
@@ -128,7 +138,8 @@ class PipelineStats:
             }
         snap['latency_ms_p50'] = float(np.percentile(lat, 50)) if lat.size else 0.0
         snap['latency_ms_p95'] = float(np.percentile(lat, 95)) if lat.size else 0.0
-        snap['model_ms_p50'] = float(np.percentile(mod, 50)) if mod.size else 0.0
+        for name, ms in sorted(stages.items()):
+            snap[f'{name}_ms_p50'] = float(np.percentile(ms, 50)) if ms.size else 0.0
         span = done[-1] - done[0] if len(done) > 1 else 0.0
         snap['rate_hz'] = (len(done) - 1) / span if span > 0 else 0.0
         return snap

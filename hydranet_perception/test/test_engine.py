@@ -29,7 +29,7 @@ import yaml
 from hydranet_perception.data.synthetic import generate_scene
 from hydranet_perception.engine import evaluate, export, train
 from hydranet_perception.engine.config import load_train_config
-from hydranet_perception.engine.runtimes import make_backend
+from hydranet_perception.engine.runtimes import ensure_onnx, make_backend, resolve_backend
 from hydranet_perception.inference import Predictor
 from hydranet_perception.model import build_model, load_model_config
 from hydranet_perception.model.checkpoint import load_checkpoint, save_checkpoint
@@ -169,5 +169,55 @@ def test_unknown_runtime_refused():
 def test_onnx_written_beside_checkpoint_is_reused(tmp_path, tiny_ckpt):
     ckpt = tmp_path / 'model.pt'
     ckpt.write_bytes(pathlib.Path(tiny_ckpt).read_bytes())
-    make_backend('onnxruntime', str(ckpt))
-    assert ckpt.with_suffix('.onnx').is_file()
+    backend = make_backend('onnxruntime', str(ckpt))
+    (onnx,) = tmp_path.glob('model.*.onnx')
+    h, w = backend.input_size
+    assert onnx.name == f'model.{w}x{h}.onnx'
+    stamp = onnx.stat().st_mtime_ns
+    make_backend('openvino', str(ckpt))
+    assert onnx.stat().st_mtime_ns == stamp  # reused, not exported again
+    other = make_backend('onnxruntime', str(ckpt), input_size=(h + 32, w))
+    assert other.input_size == (h + 32, w)
+    assert (tmp_path / f'model.{w}x{h + 32}.onnx').is_file()
+
+
+def test_onnx_of_a_read_only_checkpoint_goes_to_the_cache(tmp_path, tiny_ckpt, monkeypatch):
+    if os.geteuid() == 0:
+        monkeypatch.setattr(os, 'replace', _refuse_in(tmp_path / 'ro'))
+    ro = tmp_path / 'ro'
+    ro.mkdir()
+    ckpt = ro / 'model.pt'
+    ckpt.write_bytes(pathlib.Path(tiny_ckpt).read_bytes())
+    ro.chmod(0o555)
+    monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'cache'))
+    try:
+        path = pathlib.Path(ensure_onnx(str(ckpt)))
+    finally:
+        ro.chmod(0o755)
+    assert path.parent == tmp_path / 'cache' / 'hydranet_perception'
+    assert path.name.startswith('model-') and path.suffix == '.onnx'
+    assert not list(ro.glob('*.onnx')) and not list(ro.glob('.*tmp'))
+    assert ensure_onnx(str(ckpt)) == str(path)  # found again
+
+
+def _refuse_in(folder):
+    """os.replace that fails inside ``folder`` (root ignores read-only modes)."""
+    real = os.replace
+
+    def replace(src, dst):
+        if pathlib.Path(dst).parent == folder:
+            os.unlink(src)
+            raise PermissionError(13, 'read-only folder', str(dst))
+        return real(src, dst)
+    return replace
+
+
+def test_auto_backend_resolution(monkeypatch):
+    import importlib.util
+    assert resolve_backend('openvino') == 'openvino'
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, 'find_spec',
+                        lambda n: None if n == 'onnxruntime' else real(n))
+    assert resolve_backend('auto', 'cpu') == 'openvino'
+    monkeypatch.setattr(importlib.util, 'find_spec', lambda n: None)
+    assert resolve_backend('auto', 'cpu') == 'torch'

@@ -34,6 +34,7 @@ from std_msgs.msg import Header
 from std_srvs.srv import SetBool
 
 from hydranet_perception.data.synthetic import generate_scene
+from hydranet_perception.engine.runtimes import resolve_backend
 from hydranet_perception.ros.messages import decode_instances
 
 NS = '/test/hydranet'
@@ -121,7 +122,8 @@ def _diag_values(g):
 
 def test_model_info_describes_the_model(graph):
     info = graph.received[f'{NS}/model_info'][-1]
-    assert 'person' in info.class_names and info.backend == 'torch'
+    # backend 'auto' (the default) on this CPU: an ONNX runtime when installed
+    assert 'person' in info.class_names and info.backend == resolve_backend('auto', 'cpu')
     assert (info.input_height, info.input_width) == (256, 320)
     assert len(info.weights_sha256) == 64
     assert {s.name for s in info.keypoint_schemas} == {'coco_person', 'instrument'}

@@ -54,7 +54,7 @@ def test_stats_invariant_and_percentiles():
     s.dropped(3)
     s.rejected('truncated', 'short data')
     for ms in range(1, 7):
-        s.processed(ms / 1e3, ms / 2e3)
+        s.processed(ms / 1e3, {'model': ms / 2e3, 'forward': ms / 4e3})
     snap = s.snapshot()
     assert snap['frames_in'] == snap['frames_processed'] + snap['frames_dropped'] + \
         snap['frames_rejected'] == 10
@@ -62,6 +62,9 @@ def test_stats_invariant_and_percentiles():
     assert snap['last_error'] == 'truncated: short data'
     assert abs(snap['latency_ms_p50'] - 3.5) < 1e-9
     assert abs(snap['model_ms_p50'] - 1.75) < 1e-9
+    assert abs(snap['forward_ms_p50'] - 0.875) < 1e-9
+    s.processed(0.001)  # stages are optional
+    assert s.snapshot()['frames_processed'] == 7
 
 
 def test_throttle_is_per_key():

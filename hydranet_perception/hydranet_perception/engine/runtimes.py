@@ -17,15 +17,21 @@
 A backend has ``tasks``, ``config``, ``device`` and ``run(images, tasks) -> dict`` of
 raw outputs, so every runtime feeds the same postprocessing and returns the same
 ``Prediction``. ONNX graphs come from ``hydranet-export``; a .pt given to a non-torch
-runtime is exported on the fly next to it (``<name>.onnx``).
+runtime is exported on the fly (``ensure_onnx``). ``backend='auto'`` picks the fastest
+runtime installed for the device (``resolve_backend``).
 """
 
+import contextlib
+import hashlib
+import importlib.util
+import os
 import pathlib
-from typing import Optional
+from typing import Optional, Sequence
 
 import torch
 
-from hydranet_perception.inference import OnnxRuntimeBackend, OpenVinoBackend, Predictor
+from hydranet_perception.inference import OnnxRuntimeBackend, OpenVinoBackend, Predictor, \
+    resolve_device
 
 RUNTIMES = ('onnxruntime', 'openvino', 'tensorrt')
 SHIPPED_WEIGHTS = pathlib.Path(__file__).resolve().parents[1] / 'weights' / 'hydranet_n.pt'
@@ -36,39 +42,95 @@ def resolve_weights(weights: Optional[str]) -> pathlib.Path:
     return pathlib.Path(weights).expanduser() if weights else SHIPPED_WEIGHTS
 
 
+def resolve_backend(name: str, device: str = 'auto') -> str:
+    """Return the runtime that ``name`` means here ('auto' resolved, others unchanged).
+
+    'auto' is torch on a CUDA device (fp16), and on the CPU the first runtime installed
+    of onnxruntime and openvino (2-3x faster than eager PyTorch there: see the README's
+    node latency figures), else torch.
+    """
+    if name != 'auto':
+        return name
+    if resolve_device(device).type == 'cuda':
+        return 'torch'
+    for runtime in ('onnxruntime', 'openvino'):
+        if importlib.util.find_spec(runtime) is not None:
+            return runtime
+    return 'torch'
+
+
 def make_predictor(weights: Optional[str] = None, *, backend: str = 'torch',
                    device: str = 'auto', fp16: bool = True, input_size=None,
-                   **options) -> Predictor:
+                   threads: Optional[int] = None, **options) -> Predictor:
     """Build a Predictor for a checkpoint or ONNX file on any runtime.
 
-    ``weights`` empty means the shipped weights; ``options`` are Predictor thresholds.
-    The Predictor gets a ``weights_path`` attribute naming the file it loaded.
+    ``weights`` empty means the shipped weights; ``backend`` may be 'auto' (see
+    ``resolve_backend``); ``threads`` the CPU threads of the runtime (None or 0: its
+    default; for torch this sets the process-wide intra-op thread count); ``options``
+    are Predictor thresholds. The Predictor gets a ``weights_path`` attribute naming the
+    file it loaded.
     """
     path = str(resolve_weights(weights))
+    backend = resolve_backend(backend, device)
     if backend == 'torch':
+        if threads:
+            torch.set_num_threads(int(threads))
         pred = Predictor(checkpoint=path, device=device, fp16=fp16, input_size=input_size,
                          **options)
     else:
-        pred = Predictor(backend=make_backend(backend, path, device=device),
+        pred = Predictor(backend=make_backend(backend, path, device=device,
+                                              threads=threads or None,
+                                              input_size=input_size),
                          input_size=input_size, **options)
     pred.weights_path = path
     return pred
 
 
+def onnx_cache_dir() -> pathlib.Path:
+    """Where exports of read-only checkpoints go: ``$XDG_CACHE_HOME/hydranet_perception``."""
+    base = os.environ.get('XDG_CACHE_HOME') or os.path.join('~', '.cache')
+    return pathlib.Path(base).expanduser() / 'hydranet_perception'
+
+
 def ensure_onnx(path: str, *, height: Optional[int] = None, width: Optional[int] = None
                 ) -> str:
-    """Return an ONNX file for ``path``: itself, or a fresh export of a .pt beside it."""
+    """Return an ONNX file for ``path``: itself, or an export of a .pt checkpoint.
+
+    The export (the raw forward, at ``height`` x ``width``, default the size the
+    checkpoint was trained at) is written beside the checkpoint as
+    ``<stem>.<W>x<H>.onnx``, or, when that folder is read-only (a system install), in
+    ``onnx_cache_dir()`` under a name that includes the checkpoint's hash. It is reused
+    while it is newer than the checkpoint, and written atomically, so nodes starting
+    together never read half a file.
+    """
     p = pathlib.Path(path)
     if p.suffix == '.onnx':
         return str(p)
     from hydranet_perception.model.checkpoint import load_model
     from hydranet_perception.model.export import export_onnx
     model, config, _ = load_model(str(p))
-    h, w = (height, width) if height and width else config.input_size
-    out = p.with_suffix('.onnx')
-    if not out.exists() or out.stat().st_mtime < p.stat().st_mtime:
-        export_onnx(model.eval(), out, height=h, width=w)
-    return str(out)
+    h, w = (int(height), int(width)) if height and width else tuple(config.input_size)
+    digest = hashlib.sha256(p.read_bytes()).hexdigest()[:12]
+    candidates = [p.parent / f'{p.stem}.{w}x{h}.onnx',
+                  onnx_cache_dir() / f'{p.stem}-{digest}.{w}x{h}.onnx']
+    for out in candidates:
+        if out.is_file() and out.stat().st_mtime >= p.stat().st_mtime:
+            return str(out)
+    for out in candidates:
+        tmp = out.with_name(f'.{out.name}.{os.getpid()}.tmp')
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if not os.access(out.parent, os.W_OK):
+                continue  # read-only: try the next place
+            export_onnx(model.eval(), tmp, height=h, width=w)
+            os.replace(tmp, out)
+        except OSError:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            continue
+        return str(out)
+    raise OSError(f'cannot write an ONNX export of {p} beside it or in {onnx_cache_dir()}: '
+                  'export it with hydranet-export and pass the .onnx as weights')
 
 
 def _tensorrt_backend(onnx_path: str):
@@ -87,18 +149,25 @@ def _tensorrt_backend(onnx_path: str):
     return backend
 
 
-def make_backend(name: str, path: str, *, device: str = 'cpu', threads: Optional[int] = None):
+def make_backend(name: str, path: str, *, device: str = 'cpu', threads: Optional[int] = None,
+                 input_size: Optional[Sequence[int]] = None):
     """Build the ``name`` runtime for a checkpoint or ONNX file.
+
+    A .pt checkpoint is exported first (``ensure_onnx``), at ``input_size`` (H, W) when
+    given.
 
     Raises:
         ValueError: unknown runtime, or one that is not installed here (with the fix).
 
     """
+    if name not in RUNTIMES:
+        raise ValueError(f'unknown backend {name!r}; use auto, torch or one of '
+                         f'{", ".join(RUNTIMES)}')
+    h, w = (tuple(input_size) if input_size else (None, None))
+    onnx_path = ensure_onnx(path, height=h, width=w)
     if name == 'onnxruntime':
-        return OnnxRuntimeBackend(ensure_onnx(path), device=torch.device(
+        return OnnxRuntimeBackend(onnx_path, device=torch.device(
             'cuda' if str(device).startswith('cuda') else 'cpu'), threads=threads)
     if name == 'openvino':
-        return OpenVinoBackend(ensure_onnx(path), threads=threads)
-    if name == 'tensorrt':
-        return _tensorrt_backend(ensure_onnx(path))
-    raise ValueError(f'unknown backend {name!r}; use torch or one of {", ".join(RUNTIMES)}')
+        return OpenVinoBackend(onnx_path, threads=threads)
+    return _tensorrt_backend(onnx_path)

@@ -149,7 +149,7 @@ def _spin_until(node, predicate, timeout):
     return predicate()
 
 
-def run_demo(*, bag: str, out_dir: str, weights: str = '', backend: str = 'torch',
+def run_demo(*, bag: str, out_dir: str, weights: str = '', backend: str = 'auto',
              rate: float = 1.0, params: dict = None, ns: str = '/demo') -> dict:
     """Play ``bag`` through hydranet_node and write the demo outputs; return the summary."""
     out = pathlib.Path(out_dir)
@@ -202,7 +202,7 @@ def run_demo(*, bag: str, out_dir: str, weights: str = '', backend: str = 'torch
     summary = {
         'bag': str(bag),
         'weights': col.model_info.weights_path if col.model_info else weights,
-        'backend': backend,
+        'backend': col.model_info.backend if col.model_info else backend,
         'frames_in_bag': image_msgs,
         'frames_in': int(d.get('frames_in', 0)),
         'frames_processed': int(d.get('frames_processed', 0)),
@@ -235,7 +235,8 @@ def main(argv=None):
                     help='rosbag2 folder to play (default: the shipped sample bag)')
     ap.add_argument('--out', default='out/demo', help='output folder')
     ap.add_argument('--weights', default='', help='checkpoint (default: shipped weights)')
-    ap.add_argument('--backend', default='torch')
+    ap.add_argument('--backend', default='auto',
+                    help='auto (default), torch, onnxruntime, openvino or tensorrt')
     ap.add_argument('--rate', type=float, default=1.0, help='playback rate (1 = real time)')
     args = ap.parse_args(argv)
     try:

@@ -45,8 +45,8 @@ def _sha256(path: pathlib.Path) -> str:
 class Engine:
     """A loaded model and its identity, ready for ``predict``."""
 
-    def __init__(self, *, weights: str = '', device: str = 'auto', backend: str = 'torch',
-                 fp16: bool = True, input_size: Tuple[int, int] = (0, 0)):
+    def __init__(self, *, weights: str = '', device: str = 'auto', backend: str = 'auto',
+                 fp16: bool = True, input_size: Tuple[int, int] = (0, 0), threads: int = 0):
         reason = self.check_weights(weights)
         if reason:
             raise EngineError(reason)
@@ -54,12 +54,12 @@ class Engine:
         size = tuple(input_size) if all(input_size) else None
         try:
             self.predictor = make_predictor(str(path), backend=backend, device=device,
-                                            fp16=fp16, input_size=size)
+                                            fp16=fp16, input_size=size, threads=threads)
         except (CheckpointError, ValueError, OSError, ImportError, RuntimeError) as e:
             raise EngineError(f'cannot load {path} with backend {backend} on {device}: {e}')
         self.weights_path = str(path)
         self.weights_sha256 = _sha256(path)
-        self.backend = backend
+        self.backend = self.predictor.backend_name  # 'auto' resolved
         self.device = str(self.predictor.device)
         self.input_size = tuple(self.predictor.input_size)
         self.label_space = self.predictor.label_space

@@ -25,7 +25,7 @@ from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescr
                                 ParameterType)
 
 TASKS = ('detect', 'masks', 'semantic', 'keypoints')
-BACKENDS = ('torch', 'onnxruntime', 'openvino', 'tensorrt')
+BACKENDS = ('auto', 'torch', 'onnxruntime', 'openvino', 'tensorrt')
 
 
 @dataclass(frozen=True)
@@ -45,11 +45,14 @@ SPECS: Dict[str, Spec] = {
                     reload=True),
     'device': Spec('auto', 'auto, cpu or cuda:N', reload=True),
     'fp16': Spec(True, 'Half precision on CUDA (ignored on CPU)', reload=True),
-    'backend': Spec('torch', 'torch, onnxruntime, openvino or tensorrt', reload=True),
+    'backend': Spec('auto', 'auto (torch on CUDA, else onnxruntime or openvino if installed, '
+                    'else torch), torch, onnxruntime, openvino or tensorrt', reload=True),
     'input_width': Spec(0, 'Network input width (multiple of 32); 0 = the size the '
                         'checkpoint was trained for', 0, 4096, 32, reload=True),
     'input_height': Spec(0, 'Network input height (multiple of 32); 0 = the size the '
                          'checkpoint was trained for', 0, 4096, 32, reload=True),
+    'threads': Spec(0, 'CPU threads of the inference runtime (torch intra-op, onnxruntime, '
+                    'openvino); 0 = the runtime default', 0, 256, 1, reload=True),
     'score_threshold': Spec(0.35, 'Minimum detection score', 0.0, 1.0),
     'nms_iou': Spec(0.5, 'IoU above which NMS suppresses a same-class box', 0.0, 1.0),
     'mask_threshold': Spec(0.5, 'Mask probability threshold', 0.0, 1.0),
