@@ -45,7 +45,7 @@ eval-weights: setup
 bench: setup
 	mkdir -p out/bench
 	$(PY) bench/model_cost.py | tee out/bench/model_cost.jsonl
-	$(PY) bench/node_latency.py | tee out/bench/node_latency.jsonl
+	$(PY) bench/node_latency.py --repeat 3 --seconds 15 | tee out/bench/node_latency.jsonl
 
 freeze:
 	$(PY) -m pip freeze --exclude-editable | grep -v '^hydranet' > requirements/constraints.txt

@@ -16,15 +16,17 @@
 
 For each backend, starts ``hydranet_node`` (own process, shipped weights, the Fast DDS
 shared-memory profile, ``--threads`` as its threads parameter), publishes 640x480 rgb8
-frames at 30 Hz from this process with the current time as stamp, subscribes to
-``~/instances`` and ``~/overlay`` (so every output is produced), and measures over
-``--seconds`` after a 3 s warm-up: latency (instances receive time - stamp, same
-clock), sustained output rate, the node's stage times from its diagnostics (``model``
-= the Predictor call = preprocess + forward + postprocess; ``publish`` = messages and
-overlay), what lies outside the model and outside the forward pass, the node's frame
-counters, and the CPU used by the node and by this process. One JSON line per
-backend, then a summary line. Not a test: run ``make bench`` on an otherwise idle
-machine.
+frames at 30 Hz from this process with the current time as stamp (pre-serialized, as
+cheaply as a C++ camera driver), subscribes to ``~/instances`` and ``~/overlay`` (raw
+bytes; so every output is produced), and measures over ``--seconds`` after a 3 s
+warm-up: latency (instances receive time - stamp, same clock), sustained output rate,
+the node's stage times from its diagnostics (``model`` = the Predictor call =
+preprocess + forward + postprocess; ``queue`` = waiting for it; ``publish`` =
+instances, panoptic and semantic messages; ``overlay`` on its own thread), what lies
+outside the model and outside the forward pass, the node's frame counters, and the CPU
+used by the node and by this process. One JSON line per backend and run, then a
+summary line with the median of the runs. Not a test: run ``make bench`` on an
+otherwise idle machine.
 """
 
 import argparse
@@ -32,6 +34,7 @@ import json
 import os
 import pathlib
 import signal
+import struct
 import subprocess
 import sys
 import sysconfig
@@ -42,6 +45,7 @@ from hydranet_perception_msgs.msg import InstanceArray, ModelInfo
 import numpy as np
 import rclpy
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.serialization import serialize_message
 from sensor_msgs.msg import Image
 import yaml
 
@@ -49,6 +53,16 @@ from hydranet_perception.data.synthetic import generate_sequence
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PROFILE = ROOT / 'hydranet_perception' / 'config' / 'fastdds_shm.xml'
+
+
+# In the CDR bytes of a message that starts with a std_msgs/Header: a 4-byte
+# encapsulation header, then stamp.sec (int32) and stamp.nanosec (uint32).
+STAMP_OFFSET = 4
+
+
+def _stamp(raw: bytes) -> float:
+    sec, nanosec = struct.unpack_from('<iI', raw, STAMP_OFFSET)
+    return sec + nanosec * 1e-9
 
 
 def _cpu_seconds(pid):
@@ -70,8 +84,9 @@ def _run_backend(node, backend, frames, seconds, hz, tmp, threads=0):
     lat, diag, info = [], {}, []
     qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
     subs = [
-        node.create_subscription(InstanceArray, '/bench/hydranet/instances', lambda m: lat.append(
-            time.time() - (m.header.stamp.sec + m.header.stamp.nanosec * 1e-9)), qos),
+        # raw=True: the stamp is read from the serialized bytes, nothing is converted
+        node.create_subscription(InstanceArray, '/bench/hydranet/instances',
+                                 lambda m: lat.append(time.time() - _stamp(m)), qos, raw=True),
         node.create_subscription(DiagnosticArray, '/diagnostics', lambda m: diag.update(
             {kv.key: kv.value for s in m.status if s.name.endswith('pipeline')
              for kv in s.values}), qos),
@@ -79,7 +94,8 @@ def _run_backend(node, backend, frames, seconds, hz, tmp, threads=0):
                                  QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
                                             reliability=ReliabilityPolicy.RELIABLE)),
         # Subscribe to the overlay so that the node renders it ("all outputs").
-        node.create_subscription(Image, '/bench/hydranet/overlay', lambda m: None, qos),
+        node.create_subscription(Image, '/bench/hydranet/overlay', lambda m: None, qos,
+                                 raw=True),
     ]
     pub = node.create_publisher(Image, '/bench/image', QoSProfile(
         depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
@@ -98,10 +114,10 @@ def _run_backend(node, backend, frames, seconds, hz, tmp, threads=0):
             t0 = time.monotonic()
             sent = 0
             while time.monotonic() - t0 < dur:
-                msg = frames[sent % len(frames)]
+                buf = frames[sent % len(frames)]
                 now = time.time()
-                msg.header.stamp.sec, msg.header.stamp.nanosec = int(now), int(now % 1 * 1e9)
-                pub.publish(msg)
+                struct.pack_into('<iI', buf, STAMP_OFFSET, int(now), int(now % 1 * 1e9))
+                pub.publish(bytes(buf))
                 sent += 1
                 next_at = t0 + sent / hz
                 while time.monotonic() < next_at:
@@ -130,7 +146,8 @@ def _run_backend(node, backend, frames, seconds, hz, tmp, threads=0):
                 'model_ms_p50': stage('model'), 'preprocess_ms_p50': stage('preprocess'),
                 'forward_ms_p50': stage('forward'),
                 'postprocess_ms_p50': stage('postprocess'),
-                'publish_ms_p50': stage('publish'),
+                'publish_ms_p50': stage('publish'), 'queue_ms_p50': stage('queue'),
+                'overlay_ms_p50': stage('overlay'),
                 'outside_model_ms_p50': round(p50 - stage('model'), 2),
                 'outside_forward_ms_p50': round(p50 - stage('forward'), 2),
                 'node_frames_in': delta('frames_in'),
@@ -154,6 +171,8 @@ def main():
     ap.add_argument('--backends', nargs='*', default=['torch', 'onnxruntime', 'openvino'])
     ap.add_argument('--seconds', type=float, default=10.0)
     ap.add_argument('--hz', type=float, default=30.0)
+    ap.add_argument('--repeat', type=int, default=1,
+                    help='runs per backend; the summary gives the median of each figure')
     ap.add_argument('--threads', type=int, default=0,
                     help="the node's threads parameter (0 = each runtime's default)")
     args = ap.parse_args()
@@ -161,31 +180,42 @@ def main():
     os.environ.setdefault('FASTDDS_DEFAULT_PROFILES_FILE', str(PROFILE))
     os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
     os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+    # Frames are serialized once and published as bytes with a fresh stamp patched in,
+    # as cheaply as a C++ camera driver publishes: the publisher's Python conversion
+    # would otherwise take CPU from the node on this small machine.
     frames = []
     for scene in generate_sequence(4, 30, height=480, width=640):
-        frames.append(Image(height=480, width=640, encoding='rgb8', step=640 * 3,
-                            data=scene.image.tobytes()))
-        frames[-1].header.frame_id = 'bench'
+        msg = Image(height=480, width=640, encoding='rgb8', step=640 * 3,
+                    data=scene.image.tobytes())
+        msg.header.frame_id = 'bench'
+        frames.append(bytearray(serialize_message(msg)))
     rclpy.init()
     node = rclpy.create_node('hydranet_bench')
     tmp = pathlib.Path(os.environ.get('TMPDIR', '/tmp')) / f'hydranet_bench_{os.getpid()}'
     tmp.mkdir(parents=True, exist_ok=True)
     results = []
+    for run in range(args.repeat):  # backends interleaved, so drifts hit them alike
+        for backend in args.backends:
+            r = _run_backend(node, backend, frames, args.seconds, args.hz, tmp, args.threads)
+            r.update(run=run, date=time.strftime('%Y-%m-%d'))
+            print(json.dumps(r), flush=True)
+            results.append(r)
+    keys = ('fps_sustained', 'latency_ms_p50', 'latency_ms_p95', 'model_ms_p50',
+            'forward_ms_p50', 'outside_model_ms_p50')
+    medians = {}
     for backend in args.backends:
-        r = _run_backend(node, backend, frames, args.seconds, args.hz, tmp, args.threads)
-        r['date'] = time.strftime('%Y-%m-%d')
-        print(json.dumps(r), flush=True)
-        results.append(r)
-    ok = [r for r in results if 'fps_sustained' in r]
-    if ok:
-        best = max(ok, key=lambda r: (r['fps_sustained'], -(r['latency_ms_p95'] or 1e9)))
+        runs = [r for r in results if r['backend'] == backend and 'fps_sustained' in r]
+        if runs:
+            medians[backend] = {k: round(float(np.median([r[k] for r in runs])), 2)
+                                for k in keys}
+            medians[backend]['runs'] = len(runs)
+    if medians:
+        name, best = max(medians.items(),
+                         key=lambda kv: (kv[1]['fps_sustained'], -kv[1]['latency_ms_p95']))
         met = (best['fps_sustained'] >= 0.98 * args.hz and best['latency_ms_p95'] <= 50
                and best['outside_model_ms_p50'] <= 5)
-        print(json.dumps({'summary': True, 'fastest_backend': best['backend'],
-                          'fps_sustained': best['fps_sustained'],
-                          'latency_ms_p50': best['latency_ms_p50'],
-                          'latency_ms_p95': best['latency_ms_p95'],
-                          'outside_model_ms_p50': best['outside_model_ms_p50'],
+        print(json.dumps({'summary': True, 'median_of_runs': medians,
+                          'fastest_backend': name, **best,
                           'goal': 'fps >= 30 (98% of 30 Hz input), p95 <= 50 ms, '
                                   'outside model <= 5 ms', 'goal_met': bool(met)}))
     node.destroy_node()

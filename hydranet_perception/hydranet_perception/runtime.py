@@ -122,6 +122,12 @@ class PipelineStats:
                     seconds * 1e3)
             self._done_at.append(time.monotonic())
 
+    def timed(self, name: str, seconds: float):
+        """Record one sample of a stage timed apart from ``processed`` (e.g. overlay)."""
+        with self._lock:
+            self._stage_ms.setdefault(name, deque(maxlen=self._window)).append(
+                seconds * 1e3)
+
     def snapshot(self) -> Dict[str, Any]:
         """Return a consistent copy of every figure (latencies in ms over the window)."""
         with self._lock:

@@ -15,7 +15,9 @@
 """The latest-frame slot and pipeline counters (ROS-free plumbing of the node)."""
 
 import threading
+import time
 
+from hydranet_perception.ros.outputs import OverlayWorker
 from hydranet_perception.runtime import LatestSlot, PipelineStats, Throttle
 
 
@@ -72,3 +74,31 @@ def test_throttle_is_per_key():
     assert t.ready('truncated') and t.ready('corrupt')
     assert not t.ready('truncated')
     assert Throttle(0.0).ready('x')
+
+
+def test_overlay_worker_draws_every_frame_in_order_and_survives_errors():
+    drawn, errors, times = [], [], []
+
+    def render(i):
+        if i == 2:
+            raise RuntimeError('bad frame')
+        drawn.append(i)
+
+    w = OverlayWorker(render=render, on_done=times.append, on_error=errors.append)
+    for i in range(6):
+        assert w.submit(i)
+    w.close()
+    assert drawn == [0, 1, 3, 4, 5]
+    assert [str(e) for e in errors] == ['bad frame'] and len(times) == 5
+
+
+def test_overlay_worker_submit_waits_for_one_frame_only():
+    gate = threading.Event()
+    w = OverlayWorker(render=lambda i: gate.wait(30), on_done=lambda s: None,
+                      on_error=lambda e: None)
+    assert w.submit(0)  # being drawn (blocked on the gate)
+    time.sleep(0.2)
+    assert w.submit(1)  # waits in the one-frame queue
+    assert not w.submit(2, timeout=0.2)  # a third frame: the worker is stuck
+    gate.set()
+    w.close()

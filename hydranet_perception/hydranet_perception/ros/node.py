@@ -17,7 +17,8 @@
 A lifecycle node (model loaded on activate, released on deactivate) that activates
 itself unless ``autostart`` is false. Subscription callbacks only convert and park the
 newest frame in a one-slot mailbox; an inference thread takes it, runs the model and
-publishes every output with the input image's header.
+publishes every output with the input image's header; the overlay is drawn on a third
+thread so that it never delays the next frame.
 """
 
 import contextlib
@@ -39,7 +40,7 @@ from hydranet_perception.image_codec import ImageError
 from hydranet_perception.ros import diagnostics, params
 from hydranet_perception.ros.engine import Engine, EngineError
 from hydranet_perception.ros.image_msgs import compressed_to_rgb_msg, image_to_rgb
-from hydranet_perception.ros.outputs import OutputPublisher
+from hydranet_perception.ros.outputs import OutputPublisher, OverlayWorker
 from hydranet_perception.runtime import LatestSlot, PipelineStats, Throttle
 
 IMAGE_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
@@ -65,6 +66,7 @@ class HydraNetNode(LifecycleNode):
         self._last_image_at = time.monotonic()
         self._camera_info = None
         self._worker = None
+        self._overlay = None
         self._outputs = None
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.create_service(SetBool, '~/enable', self._on_enable)
@@ -137,6 +139,10 @@ class HydraNetNode(LifecycleNode):
             return TransitionCallbackReturn.FAILURE
         self._active = True
         self._slot = LatestSlot()
+        self._overlay = OverlayWorker(
+            render=self._outputs.publish_overlay,
+            on_done=lambda s: self.stats.timed('overlay', s),
+            on_error=self._overlay_failed)
         self._worker = threading.Thread(target=self._run, name='hydranet-infer', daemon=True)
         self._worker.start()
         self.get_logger().info(f'active: {self._engine.describe()}')
@@ -169,6 +175,14 @@ class HydraNetNode(LifecycleNode):
         if slot.clear():
             self.stats.dropped()
         self._worker = None
+        if self._overlay is not None:
+            self._overlay.close()
+            self._overlay = None
+
+    def _overlay_failed(self, e: Exception):
+        self.stats.error('overlay', f'{type(e).__name__}: {e}')
+        if self._throttle.ready('overlay'):
+            self.get_logger().error(f'overlay failed: {type(e).__name__}: {e}')
 
     def _load_engine(self):
         engine = Engine(weights=self._p('weights'), device=self._p('device'),
@@ -231,13 +245,17 @@ class HydraNetNode(LifecycleNode):
                     pred = self._engine.predict(rgb, **self._thresholds())
                     stages = dict(self._engine.predictor.last_timings)
                 t1 = time.monotonic()
-                self._outputs.publish(pred, rgb, header, self._engine.label_space,
-                                      overlay=self._p('publish_overlay'))
+                self._outputs.publish(pred, header, self._engine.label_space)
                 done = time.monotonic()
-                # latency: receipt -> every output published; model: the Predictor call
-                # (preprocess + forward + postprocess); publish: messages and overlay.
-                stages.update(model=t1 - t0, publish=done - t1)
+                # latency: receipt -> instances, panoptic and semantic published; queue:
+                # receipt -> the model starts on the frame; model: the Predictor call
+                # (preprocess + forward + postprocess); publish: those messages (the
+                # overlay follows on its own thread).
+                stages.update(queue=t0 - received, model=t1 - t0, publish=done - t1)
                 self.stats.processed(done - received, stages)
+                if self._p('publish_overlay') and self._outputs.wants_overlay():
+                    if not self._overlay.submit(pred, rgb, header, self._engine.label_space):
+                        self.stats.error('overlay', 'the overlay thread is stuck')
             except Exception as e:  # noqa: B902 - keep the pipeline alive, report why
                 self.stats.rejected('inference', f'{type(e).__name__}: {e}')
                 if self._throttle.ready('inference'):

@@ -15,6 +15,10 @@
 """Publish one Prediction on every output topic, each with the input image's header."""
 
 from dataclasses import dataclass
+import queue
+import threading
+import time
+from typing import Callable
 
 from std_msgs.msg import Header
 
@@ -37,12 +41,11 @@ class OutputPublisher:
     overlay: object
     model_info: object
 
-    def publish(self, pred: Prediction, rgb, header: Header, label_space: LabelSpace, *,
-                overlay: bool):
-        """Publish instances, panoptic map and segments, semantic map and overlay.
+    def publish(self, pred: Prediction, header: Header, label_space: LabelSpace):
+        """Publish instances first (trackers wait on them), then panoptic and semantic.
 
-        The panoptic and semantic topics are published whenever the semantic head ran;
-        the overlay only when enabled and someone subscribes to it (rendering costs).
+        The panoptic and semantic topics are published whenever the semantic head ran.
+        The overlay is separate (``publish_overlay``, usually on an ``OverlayWorker``).
         """
         self.instances.publish(instance_array_msg(pred, label_space, header))
         if pred.panoptic is not None:
@@ -50,9 +53,16 @@ class OutputPublisher:
             self.segments.publish(panoptic_info_msg(pred, label_space, header))
         if pred.semantic is not None:
             self.semantic.publish(array_to_image(pred.semantic, 'mono8', header))
-        if overlay and self.overlay.get_subscription_count() > 0:
-            self.overlay.publish(array_to_image(draw_overlay(rgb, pred, label_space),
-                                                'rgb8', header))
+
+    def wants_overlay(self) -> bool:
+        """Return True when someone subscribes to ~/overlay (rendering costs)."""
+        return self.overlay.get_subscription_count() > 0
+
+    def publish_overlay(self, pred: Prediction, rgb, header: Header,
+                        label_space: LabelSpace):
+        """Render the overlay of ``pred`` on ``rgb`` and publish it."""
+        self.overlay.publish(array_to_image(draw_overlay(rgb, pred, label_space), 'rgb8',
+                                            header))
 
     def publish_model_info(self, engine, stamp):
         """Publish the latched ModelInfo of a freshly loaded engine."""
@@ -62,3 +72,53 @@ class OutputPublisher:
             weights_path=engine.weights_path, weights_sha256=engine.weights_sha256,
             backend=engine.backend, device=engine.device, tasks=engine.tasks,
             input_height=engine.input_size[0], input_width=engine.input_size[1]))
+
+
+class OverlayWorker:
+    """Render and publish overlays on their own thread, at most one frame behind.
+
+    The inference thread hands each processed frame over and goes on with the next
+    one; ``submit`` waits only while the previous overlay is still waiting to be drawn
+    (drawing takes ~2 ms at 640x480), so every processed frame still gets its overlay
+    and drawing never delays the next frame's instances.
+
+    Args:
+        render: called as ``render(pred, rgb, header, label_space)`` on the thread.
+        on_done: called with the seconds each overlay took.
+        on_error: called with the exception when ``render`` raises (the thread goes on).
+
+    """
+
+    def __init__(self, *, render: Callable, on_done: Callable[[float], None],
+                 on_error: Callable[[Exception], None]):
+        self._render, self._on_done, self._on_error = render, on_done, on_error
+        self._queue: queue.Queue = queue.Queue(maxsize=1)
+        self._thread = threading.Thread(target=self._run, name='hydranet-overlay',
+                                        daemon=True)
+        self._thread.start()
+
+    def submit(self, *args, timeout: float = 5.0) -> bool:
+        """Queue one frame's overlay; False if the worker stayed busy for ``timeout`` s."""
+        try:
+            self._queue.put(args, timeout=timeout)
+            return True
+        except queue.Full:
+            return False
+
+    def close(self, timeout: float = 10.0):
+        """Draw what is queued, then stop the thread."""
+        self._queue.put(None)
+        self._thread.join(timeout)
+
+    def _run(self):
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            t0 = time.monotonic()
+            try:
+                self._render(*job)
+            except Exception as e:  # noqa: B902 - report and keep drawing
+                self._on_error(e)
+                continue
+            self._on_done(time.monotonic() - t0)
