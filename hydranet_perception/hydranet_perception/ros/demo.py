@@ -177,7 +177,9 @@ def run_demo(*, bag: str, out_dir: str, weights: str = '', backend: str = 'auto'
             raise RuntimeError('the node exited; see ' + str(out / 'node.log'))
         play = subprocess.Popen(
             [str(BIN / 'hydranet-bag'), 'play', str(bag), '--rate', str(rate),
-             '--wait-for-subscribers', '1'],
+             # a matched best-effort reader can still miss the first large frame while
+             # the shared-memory channel opens: give it half a second
+             '--wait-for-subscribers', '1', '--delay', '0.5'],
             stdout=open(out / 'play.log', 'w'), stderr=subprocess.STDOUT, env=env,
             start_new_session=True)
         t0 = time.monotonic()

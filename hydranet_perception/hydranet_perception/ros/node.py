@@ -15,10 +15,10 @@
 """hydranet_node: camera in, one HydraNet pass, instances, panoptic maps and overlay out.
 
 A lifecycle node (model loaded on activate, released on deactivate) that activates
-itself unless ``autostart`` is false. Subscription callbacks only convert and park the
-newest frame in a one-slot mailbox; an inference thread takes it, runs the model and
-publishes every output with the input image's header; the overlay is drawn on a third
-thread so that it never delays the next frame.
+itself unless ``autostart`` is false. Subscription callbacks only park the newest frame
+message in a one-slot mailbox; an inference thread takes it, decodes it, runs the model
+and publishes every output with the input image's header; the overlay is drawn on a
+third thread so that it never delays the next frame.
 """
 
 import contextlib
@@ -43,7 +43,9 @@ from hydranet_perception.ros.image_msgs import compressed_to_rgb_msg, image_to_r
 from hydranet_perception.ros.outputs import OutputPublisher, OverlayWorker
 from hydranet_perception.runtime import LatestSlot, PipelineStats, Throttle
 
-IMAGE_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
+# Depth 5: frames that arrive while the executor is busy wait in DDS instead of being
+# overwritten unseen; the node then takes them and counts the replaced ones as dropped.
+IMAGE_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=5,
                        reliability=ReliabilityPolicy.BEST_EFFORT,
                        durability=DurabilityPolicy.VOLATILE)
 
@@ -218,14 +220,9 @@ class HydraNetNode(LifecycleNode):
         if not (self._active and self._enabled):
             self.stats.dropped()
             return
-        try:
-            rgb = convert(msg)
-        except ImageError as e:
-            self.stats.rejected(e.kind, str(e))
-            if self._throttle.ready(e.kind):
-                self.get_logger().warning(f'image refused ({e.kind}): {e}')
-            return
-        if self._slot.put((msg.header, rgb, time.monotonic())):
+        # Park the message as it is: the inference thread decodes it, so the callback
+        # returns at once and a frame that a newer one replaces is never decoded.
+        if self._slot.put((msg, convert, time.monotonic())):
             self.stats.dropped()
 
     # -- inference thread ------------------------------------------------------------
@@ -235,7 +232,16 @@ class HydraNetNode(LifecycleNode):
             item = self._slot.take(timeout=0.5)
             if item is None:
                 continue
-            header, rgb, received = item
+            msg, convert, received = item
+            taken = time.monotonic()
+            try:
+                rgb = convert(msg)
+            except ImageError as e:
+                self.stats.rejected(e.kind, str(e))
+                if self._throttle.ready(e.kind):
+                    self.get_logger().warning(f'image refused ({e.kind}): {e}')
+                continue
+            header = msg.header
             try:
                 if self._reload_pending:
                     self._reload_pending = False
@@ -248,10 +254,11 @@ class HydraNetNode(LifecycleNode):
                 self._outputs.publish(pred, header, self._engine.label_space)
                 done = time.monotonic()
                 # latency: receipt -> instances, panoptic and semantic published; queue:
-                # receipt -> the model starts on the frame; model: the Predictor call
-                # (preprocess + forward + postprocess); publish: those messages (the
-                # overlay follows on its own thread).
-                stages.update(queue=t0 - received, model=t1 - t0, publish=done - t1)
+                # receipt -> taken by this thread; decode: image message -> RGB; model:
+                # the Predictor call (preprocess + forward + postprocess); publish: those
+                # messages (the overlay follows on its own thread).
+                stages.update(queue=taken - received, decode=t0 - taken, model=t1 - t0,
+                              publish=done - t1)
                 self.stats.processed(done - received, stages)
                 if self._p('publish_overlay') and self._outputs.wants_overlay():
                     if not self._overlay.submit(pred, rgb, header, self._engine.label_space):
