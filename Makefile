@@ -45,6 +45,7 @@ eval-weights: setup
 bench: setup
 	mkdir -p out/bench
 	$(PY) bench/model_cost.py | tee out/bench/model_cost.jsonl
+	$(PY) bench/predictor_stages.py | tee out/bench/predictor_stages.jsonl
 	$(PY) bench/node_latency.py --repeat 3 --seconds 15 | tee out/bench/node_latency.jsonl
 
 freeze:
