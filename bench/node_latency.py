@@ -147,6 +147,7 @@ def _run_backend(node, backend, frames, seconds, hz, tmp, threads=0):
                 'forward_ms_p50': stage('forward'),
                 'postprocess_ms_p50': stage('postprocess'),
                 'publish_ms_p50': stage('publish'), 'queue_ms_p50': stage('queue'),
+                'decode_ms_p50': stage('decode'),
                 'overlay_ms_p50': stage('overlay'),
                 'outside_model_ms_p50': round(p50 - stage('model'), 2),
                 'outside_forward_ms_p50': round(p50 - stage('forward'), 2),
