@@ -260,8 +260,17 @@ def test_enable_service_pauses_processing(graph):
 
 
 def test_frame_accounting_in_diagnostics(graph):
-    graph.spin_until(lambda: False, 0.5)
+    stamp = Time(sec=7000, nanosec=1)  # at least one processed frame, also when run alone
+    assert _send_and_wait(graph, _raw(FRAME, 'rgb8', stamp, 'cam'), stamp)
+    graph.spin_until(lambda: False, 1.5)  # a diagnostics period after it
     v = _diag_values(graph)
     total = int(v['frames_processed']) + int(v['frames_dropped']) + int(v['frames_rejected'])
     assert int(v['frames_in']) >= total >= int(v['frames_in']) - 1  # one may be in flight
     assert float(v['latency_ms_p50']) > 0
+    # Where the time goes: each stage is reported, the Predictor's stages add up to the
+    # model's time and the model sits inside the end-to-end latency.
+    stages = {k: float(v[f'{k}_ms_p50']) for k in (
+        'decode', 'queue', 'preprocess', 'forward', 'postprocess', 'model', 'publish')}
+    assert stages['forward'] > 0 and stages['model'] <= float(v['latency_ms_p50']) + 1e-6
+    assert stages['preprocess'] + stages['forward'] + stages['postprocess'] <= \
+        stages['model'] * 1.5  # p50s of sums and sums of p50s differ a little
