@@ -278,6 +278,11 @@ def test_panoptic_fusion_windows_from_boxes_equal_full_scan():
     np.testing.assert_array_equal(pan_a, pan_b)
     np.testing.assert_array_equal(ids_a, ids_b)
     assert seg_a == seg_b
+    # Many stuff classes take the histogram path: the same answer.
+    many = dict(kw, stuff_ids=list(LS.stuff_ids) + list(range(100, 110)))
+    pan_c, seg_c, _ = panoptic_fusion(*args, boxes=boxes, **many)
+    np.testing.assert_array_equal(pan_a, pan_c)
+    assert seg_a == seg_c
     # Every segment's area is its pixel count, and void stays 0.
     for s in seg_a:
         assert s.area == int((pan_a == s.id).sum())
