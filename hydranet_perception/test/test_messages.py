@@ -14,6 +14,10 @@
 
 """Building messages from a Prediction and reading them back (no ROS graph needed)."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 from std_msgs.msg import Header
 
@@ -98,3 +102,42 @@ def test_model_info_carries_the_label_space():
                          device='cpu', tasks=['detect'], input_height=480, input_width=640)
     assert msg.SEMANTIC_VOID == 255
     assert label_space_from_model_info(msg) == LS
+
+
+FIELD_CHECKS = """
+import numpy as np
+from rclpy.serialization import serialize_message
+from std_msgs.msg import Header
+from hydranet_perception.prediction import Prediction, Segment
+from hydranet_perception.ros.image_msgs import array_to_image
+from hydranet_perception.ros.messages import instance_array_msg, panoptic_info_msg
+from hydranet_perception.schema import default_label_space
+ls = default_label_space()
+masks = np.zeros((1, 48, 64), bool)
+masks[0, 5:20, 7:30] = True
+pan = masks[0].astype(np.int32)
+pred = Prediction(image_size=(48, 64), boxes=np.array([[7, 5, 30, 20]], np.float32),
+                  scores=np.array([0.8], np.float32), class_ids=np.array([3]), masks=masks,
+                  keypoints=np.zeros((1, ls.max_keypoints, 3), np.float32),
+                  semantic=np.zeros((48, 64), np.uint8), panoptic=pan,
+                  segments=[Segment(id=1, class_id=3, is_thing=True, area=345, score=0.8,
+                                    instance_index=0)], instance_ids=np.array([1]))
+h = Header(frame_id='cam')
+msgs = [instance_array_msg(pred, ls, h), panoptic_info_msg(pred, ls, h),
+        array_to_image(pan, '32SC1', h), array_to_image(pred.semantic, 'mono8', h),
+        array_to_image(np.zeros((48, 64, 3), np.uint8), 'rgb8', h)]
+assert msgs[0]._check_fields, 'field checks are not on'
+assert bytes(msgs[2].data) == pan.tobytes() and msgs[2].step == 64 * 4
+assert list(msgs[0].instances[0].mask_rle)[:2] == [7 * 48 + 5, 15]
+print(sum(len(serialize_message(m)) for m in msgs))
+"""
+
+
+def test_messages_build_with_ros_field_checks_on():
+    # ROS_PYTHON_CHECK_FIELDS=1 (a Jazzy debugging switch) makes every field setter
+    # check its value: numpy arrays are refused and bytes checked item by item.
+    env = dict(os.environ, ROS_PYTHON_CHECK_FIELDS='1')
+    out = subprocess.run([sys.executable, '-c', FIELD_CHECKS], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout.strip()) > 48 * 64 * (4 + 1 + 3)  # the three images' pixels

@@ -14,6 +14,8 @@
 
 """sensor_msgs images to and from numpy, the project's own cv_bridge (no rclpy)."""
 
+import array
+
 import numpy as np
 from sensor_msgs.msg import CompressedImage, Image
 
@@ -50,5 +52,17 @@ def array_to_image(array: np.ndarray, encoding: str, header) -> Image:
     msg.encoding = encoding
     msg.is_bigendian = 0
     msg.step = int(arr.strides[0])
-    msg.data = arr.tobytes()
+    msg.data = as_array('B', arr.reshape(-1).view(np.uint8))  # the bytes, any dtype
     return msg
+
+
+def as_array(typecode: str, values: np.ndarray) -> array.array:
+    """Copy a numpy array into the ``array.array`` a ROS sequence field stores.
+
+    One memcpy, and the field setters take it as is, also with field checks on
+    (``ROS_PYTHON_CHECK_FIELDS=1``), where bytes or numpy arrays would be checked item
+    by item (seconds for an image) or refused.
+    """
+    out = array.array(typecode)
+    out.frombytes(memoryview(np.ascontiguousarray(values, dtype=np.dtype(typecode))).cast('B'))
+    return out

@@ -27,6 +27,7 @@ import numpy as np
 
 from hydranet_perception.masks import decode_rle, encode_rle
 from hydranet_perception.prediction import Prediction
+from hydranet_perception.ros.image_msgs import as_array
 from hydranet_perception.schema import ClassInfo, KeypointSchema as SchemaSpec, LabelSpace
 
 
@@ -53,7 +54,7 @@ def instance_array_msg(pred: Prediction, label_space: LabelSpace, header) -> Ins
         inst.x_min, inst.y_min, inst.x_max, inst.y_max = (float(v) for v in pred.boxes[i])
         inst.mask_height, inst.mask_width = int(h), int(w)
         if pred.masks is not None:
-            inst.mask_rle = encode_rle(pred.masks[i])
+            inst.mask_rle = as_array('I', encode_rle(pred.masks[i]))
         if pred.keypoints is not None:
             schema = label_space.classes[inst.class_id].keypoint_schema
             n = schema.num_keypoints if schema else 0
