@@ -110,13 +110,18 @@ def ensure_onnx(path: str, *, height: Optional[int] = None, width: Optional[int]
     from hydranet_perception.model.export import export_onnx
     model, config, _ = load_model(str(p))
     h, w = (int(height), int(width)) if height and width else tuple(config.input_size)
+
+    def fresh(out: pathlib.Path) -> bool:
+        return out.is_file() and out.stat().st_mtime >= p.stat().st_mtime
+
+    beside = p.parent / f'{p.stem}.{w}x{h}.onnx'
+    if fresh(beside):  # the usual case: no need to hash the checkpoint
+        return str(beside)
     digest = hashlib.sha256(p.read_bytes()).hexdigest()[:12]
-    candidates = [p.parent / f'{p.stem}.{w}x{h}.onnx',
-                  onnx_cache_dir() / f'{p.stem}-{digest}.{w}x{h}.onnx']
-    for out in candidates:
-        if out.is_file() and out.stat().st_mtime >= p.stat().st_mtime:
-            return str(out)
-    for out in candidates:
+    cached = onnx_cache_dir() / f'{p.stem}-{digest}.{w}x{h}.onnx'
+    if fresh(cached):
+        return str(cached)
+    for out in (beside, cached):
         tmp = out.with_name(f'.{out.name}.{os.getpid()}.tmp')
         try:
             out.parent.mkdir(parents=True, exist_ok=True)

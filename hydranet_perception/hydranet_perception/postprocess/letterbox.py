@@ -34,6 +34,11 @@ import torch.nn.functional as F
 Array = Union[np.ndarray, torch.Tensor]
 
 
+def as_numpy(x) -> np.ndarray:
+    """Return ``x`` as a numpy array (a tensor is detached and copied to the CPU)."""
+    return x.detach().cpu().numpy() if torch.is_tensor(x) else np.asarray(x)
+
+
 @dataclass(frozen=True)
 class LetterboxInfo:
     """How an original image of ``orig_size`` sits in the network input.

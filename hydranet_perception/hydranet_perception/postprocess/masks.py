@@ -21,7 +21,8 @@ from typing import Tuple
 import numpy as np
 import torch
 
-from hydranet_perception.postprocess.letterbox import LetterboxInfo, warp_to_original
+from hydranet_perception.postprocess.letterbox import as_numpy, LetterboxInfo, \
+    warp_to_original
 
 
 def pixels_in_box(box, size: Tuple[int, int]) -> Tuple[int, int, int, int]:
@@ -68,7 +69,7 @@ def assemble_masks(coef: torch.Tensor, protos: torch.Tensor, boxes, info: Letter
         thresh = -math.inf if mask_thresh <= 0 else math.inf
     else:
         thresh = math.log(mask_thresh / (1.0 - mask_thresh))
-    boxes = boxes.detach().cpu().numpy() if torch.is_tensor(boxes) else np.asarray(boxes)
+    boxes = as_numpy(boxes)
     for i in range(n):
         r0, r1, c0, c1 = pixels_in_box(boxes[i], (h0, w0))
         if r1 <= r0 or c1 <= c0:

@@ -29,37 +29,29 @@ The rule (detectron2's ``combine_semantic_and_instance_outputs``, restated):
 Segment ids are 1, 2, ... in that order, so every pixel is exactly one segment or void.
 """
 
-import math
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
-import torch
 
+from hydranet_perception.postprocess.letterbox import Array, as_numpy
+from hydranet_perception.postprocess.masks import pixels_in_box
 from hydranet_perception.prediction import Segment
 from hydranet_perception.schema import VOID
-
-Array = Union[np.ndarray, torch.Tensor]
-
-
-def _numpy(x) -> np.ndarray:
-    return x.detach().cpu().numpy() if torch.is_tensor(x) else np.asarray(x)
 
 
 def box_windows(boxes: Optional[Array], masks: np.ndarray) -> np.ndarray:
     """Return int64[N, 4] (y0, y1, x0, x1) windows outside which each mask is False.
 
-    From the boxes (x1, y1, x2, y2, pixel edges) when given: the masks of
-    ``assemble_masks`` are False outside ``floor``/``ceil`` of their box. Otherwise
-    the tight window of each mask (one pass over it).
+    From the boxes (x1, y1, x2, y2, pixel edges) when given: the pixels whose centres
+    lie in the box (``pixels_in_box``, outside which the masks of ``assemble_masks`` are
+    False). Otherwise the tight window of each mask (one pass over it).
     """
     n, h, w = masks.shape
     out = np.zeros((n, 4), np.int64)
     for i in range(n):
         if boxes is not None:
-            x1, y1, x2, y2 = (float(v) for v in boxes[i])
-            out[i] = (max(0, math.floor(y1)), min(h, math.ceil(y2)),
-                      max(0, math.floor(x1)), min(w, math.ceil(x2)))
+            out[i] = pixels_in_box(boxes[i], (h, w))
             continue
         rows, cols = np.flatnonzero(masks[i].any(1)), np.flatnonzero(masks[i].any(0))
         if rows.size:
@@ -95,16 +87,16 @@ def panoptic_fusion(semantic: Array, masks: Array, scores: Array, class_ids: Arr
         int64[N]: each instance's segment id, 0 when it was dropped).
 
     """
-    sem = _numpy(semantic)
+    sem = as_numpy(semantic)
     if sem.dtype != np.uint8:
         if sem.size and (sem.min() < 0 or sem.max() > VOID):
             raise ValueError(f'semantic labels must be 0..{VOID}, got {sem.min()}..{sem.max()}')
         sem = sem.astype(np.uint8)
     h, w = sem.shape
-    m = _numpy(masks).astype(bool, copy=False).reshape(-1, h, w)
-    sc = _numpy(scores).astype(np.float32).reshape(-1)
-    cl = _numpy(class_ids).astype(np.int64).reshape(-1)
-    windows = box_windows(None if boxes is None else _numpy(boxes), m)
+    m = as_numpy(masks).astype(bool, copy=False).reshape(-1, h, w)
+    sc = as_numpy(scores).astype(np.float32).reshape(-1)
+    cl = as_numpy(class_ids).astype(np.int64).reshape(-1)
+    windows = box_windows(None if boxes is None else as_numpy(boxes), m)
     pan = np.zeros((h, w), np.int32)
     taken = np.zeros((h, w), np.uint8)  # 255 where an instance took the pixel
     instance_ids = np.zeros((m.shape[0],), np.int64)
