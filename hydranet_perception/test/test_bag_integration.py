@@ -69,7 +69,8 @@ def _iou(a, b):
 @pytest.fixture(scope='module')
 def recorded(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('bag_it')
-    node = rosgraph.start_node(tmp, namespace='/it', params={'diagnostics_period': 0.25},
+    node = rosgraph.start_node(tmp, namespace='/it', params={'diagnostics_period': 0.25,
+                                                             'image_transport': 'compressed'},
                                remaps={'image': '/camera/image_raw',
                                        'image/compressed': '/camera/image_raw/compressed',
                                        'camera_info': '/camera/camera_info'})

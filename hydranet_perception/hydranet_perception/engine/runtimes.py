@@ -59,6 +59,41 @@ def resolve_backend(name: str, device: str = 'auto') -> str:
     return 'torch'
 
 
+def backend_problem(backend: str, device: str = 'auto') -> Optional[str]:
+    """Return why ``backend`` cannot run on ``device`` here, or None; loads no model.
+
+    Cheap enough for a parameter callback: it checks that CUDA exists when a CUDA device
+    is named, that the runtime is installed, and that it can use that device (OpenVINO
+    runs on the CPU here; onnxruntime needs its CUDA provider for CUDA, its TensorRT
+    provider for tensorrt).
+    """
+    try:
+        dev = resolve_device(device)
+    except (ValueError, RuntimeError) as e:
+        return str(e)
+    name = resolve_backend(backend, device)
+    if name == 'torch':
+        return None
+    module = 'onnxruntime' if name == 'tensorrt' else name
+    if importlib.util.find_spec(module) is None:
+        return (f'backend {name} needs the {module} package, which is not installed here: '
+                f'pip install {module}, or use backend auto')
+    if name == 'openvino':
+        if dev.type == 'cuda':
+            return ('backend openvino runs on the CPU here: use device cpu (or auto), or '
+                    'backend torch or tensorrt on CUDA')
+        return None
+    import onnxruntime as ort
+    provider = {'tensorrt': 'TensorrtExecutionProvider'}.get(
+        name, 'CUDAExecutionProvider' if dev.type == 'cuda' else None)
+    available = ort.get_available_providers()
+    if provider and provider not in available:
+        return (f'backend {name} on {dev} needs the onnxruntime provider {provider} '
+                f'(onnxruntime-gpu; providers here: {", ".join(available)}); use backend '
+                'torch on CUDA, or device cpu')
+    return None
+
+
 def make_predictor(weights: Optional[str] = None, *, backend: str = 'torch',
                    device: str = 'auto', fp16: bool = True, input_size=None,
                    threads: Optional[int] = None, **options) -> Predictor:

@@ -155,7 +155,11 @@ def run_demo(*, bag: str, out_dir: str, weights: str = '', backend: str = 'auto'
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     env = _profile_env()
-    node_params = {'weights': weights, 'backend': backend, 'diagnostics_period': 0.5}
+    # One image transport, as a user sets it: compressed when the bag holds JPEG/PNG.
+    types = {t['type'] for t in bag_info(bag)['topics'].values()}
+    transport = 'compressed' if 'sensor_msgs/msg/CompressedImage' in types else 'raw'
+    node_params = {'weights': weights, 'backend': backend, 'diagnostics_period': 0.5,
+                   'image_transport': transport}
     node_params.update(params or {})
     params_file = out / 'node_params.yaml'
     params_file.write_text(yaml.safe_dump({'/**': {'ros__parameters': node_params}}))

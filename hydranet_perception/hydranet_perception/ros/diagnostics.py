@@ -15,8 +15,12 @@
 """Diagnostics of the node, and the QoS checks behind the 'no images arrive' warning."""
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from rclpy.event_handler import SubscriptionEventCallbacks
 from rclpy.qos import qos_policy_name_from_kind, ReliabilityPolicy
+
+try:  # Iron and newer
+    from rclpy.event_handler import SubscriptionEventCallbacks
+except ImportError:  # Humble
+    from rclpy.qos_event import SubscriptionEventCallbacks
 
 
 def qos_event_callbacks(node, topic: str) -> SubscriptionEventCallbacks:
@@ -33,19 +37,18 @@ def qos_event_callbacks(node, topic: str) -> SubscriptionEventCallbacks:
     return SubscriptionEventCallbacks(incompatible_qos=on_incompatible)
 
 
-def silent_input_warning(node, silent_s: float, limit_s: float) -> str:
-    """Explain why publishers exist on the image topics but nothing arrives; '' if fine."""
+def silent_input_warning(node, topic: str, silent_s: float, limit_s: float) -> str:
+    """Explain why publishers exist on the image topic but nothing arrives; '' if fine."""
     if silent_s < limit_s:
         return ''
-    for topic in ('image', 'image/compressed'):
-        name = node.resolve_topic_name(topic)
-        infos = node.get_publishers_info_by_topic(name)
-        if not infos:
-            continue
+    name = node.resolve_topic_name(topic)
+    infos = node.get_publishers_info_by_topic(name)
+    if infos:
         kinds = sorted({'reliable' if i.qos_profile.reliability == ReliabilityPolicy.RELIABLE
                         else 'best_effort' for i in infos})
         sub = [i for i in node.get_subscriptions_info_by_topic(name)
-               if i.node_name == node.get_name()]
+               if i.node_name == node.get_name() and
+               i.node_namespace == node.get_namespace()]
         mine = ('reliable' if sub and sub[0].qos_profile.reliability ==
                 ReliabilityPolicy.RELIABLE else 'best_effort')
         return (f'{len(infos)} publisher(s) on {name} ({", ".join(kinds)}) but no image for '
@@ -53,17 +56,28 @@ def silent_input_warning(node, silent_s: float, limit_s: float) -> str:
                 'compatible (a reliable subscription gets nothing from a best-effort '
                 'driver), that the domain and RMW match, and for large images over Fast '
                 'DDS, the shared-memory profile config/fastdds_shm.xml')
+    other = 'image' if topic != 'image' else 'image/compressed'
+    if node.get_publishers_info_by_topic(node.resolve_topic_name(other)):
+        transport = 'raw' if other == 'image' else 'compressed'
+        return (f'no publisher on {name}, but there is one on '
+                f'{node.resolve_topic_name(other)}: set image_transport to {transport}')
     return ''
 
 
-def build(node, snap: dict, *, active: bool, enabled: bool, engine, camera_info: bool,
-          warning: str) -> DiagnosticArray:
-    """Build the node's DiagnosticArray from a PipelineStats snapshot."""
+def build(node, snap: dict, *, configured: bool, active: bool, enabled: bool, engine,
+          camera_info: bool, warning: str) -> DiagnosticArray:
+    """Build the node's DiagnosticArray from a PipelineStats snapshot.
+
+    The status is named after the node's fully qualified name (``/left/hydranet:
+    pipeline``), so that nodes in several namespaces stay apart.
+    """
     status = DiagnosticStatus()
-    status.name = f'{node.get_name()}: pipeline'
+    status.name = f'{node.get_fully_qualified_name()}: pipeline'
     status.hardware_id = engine.describe() if engine else 'no model loaded'
-    if not active:
-        status.level, status.message = DiagnosticStatus.WARN, 'inactive (no model loaded)'
+    if not configured:
+        status.level, status.message = DiagnosticStatus.WARN, 'unconfigured (no model loaded)'
+    elif not active:
+        status.level, status.message = DiagnosticStatus.WARN, 'inactive (model loaded)'
     elif not enabled:
         status.level, status.message = DiagnosticStatus.OK, 'paused (~/enable false)'
     elif warning:

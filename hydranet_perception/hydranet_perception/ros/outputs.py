@@ -54,6 +54,11 @@ class OutputPublisher:
         if pred.semantic is not None:
             self.semantic.publish(array_to_image(pred.semantic, 'mono8', header))
 
+    def publishers(self) -> tuple:
+        """Return every publisher (to destroy them on cleanup)."""
+        return (self.instances, self.panoptic, self.segments, self.semantic, self.overlay,
+                self.model_info)
+
     def wants_overlay(self) -> bool:
         """Return True when someone subscribes to ~/overlay (rendering costs)."""
         return self.overlay.get_subscription_count() > 0

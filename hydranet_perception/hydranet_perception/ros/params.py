@@ -26,6 +26,7 @@ from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescr
 
 TASKS = ('detect', 'masks', 'semantic', 'keypoints')
 BACKENDS = ('auto', 'torch', 'onnxruntime', 'openvino', 'tensorrt')
+TRANSPORTS = ('raw', 'compressed')
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,9 @@ class Spec:
 
 
 SPECS: Dict[str, Spec] = {
+    'image_transport': Spec('raw', 'Image transport to subscribe to, as image_transport '
+                            'subscribers do: raw (image) or compressed (image/compressed); '
+                            'read on configure'),
     'weights': Spec('', 'Checkpoint (.pt) or ONNX file; empty = the shipped weights',
                     reload=True),
     'device': Spec('auto', 'auto, cpu or cuda:N', reload=True),
@@ -101,6 +105,9 @@ def validate(name: str, value: Any, *, class_names: Tuple[str, ...] = ()) -> Opt
         ok = v in ('auto', 'cpu', 'cuda') or (v.startswith('cuda:') and v[5:].isdigit())
         if not ok:
             return f'device={value!r}: use auto, cpu or cuda:N'
+    if name == 'image_transport' and value not in TRANSPORTS:
+        return (f'image_transport={value!r}: use raw (sensor_msgs/Image on image) or '
+                'compressed (sensor_msgs/CompressedImage on image/compressed)')
     if name == 'backend' and value not in BACKENDS:
         return f'backend={value!r}: use one of {", ".join(BACKENDS)}'
     if name == 'tasks':
