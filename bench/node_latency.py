@@ -71,16 +71,59 @@ def _cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
-def _run_backend(node, backend, frames, seconds, hz, tmp, threads=0):
-    params = tmp / f'{backend}.yaml'
-    params.write_text(yaml.safe_dump({'/**': {'ros__parameters': {
-        'backend': backend, 'diagnostics_period': 0.5, 'publish_overlay': True,
-        'threads': threads}}}))
-    log = open(tmp / f'{backend}.log', 'w')
+def start_node(tmp: pathlib.Path, name: str, params: dict) -> subprocess.Popen:
+    """Start hydranet_node in /bench, input /bench/image; output in ``tmp/<name>.log``."""
+    path = tmp / f'{name}.yaml'
+    path.write_text(yaml.safe_dump({'/**': {'ros__parameters': params}}))
+    log = open(tmp / f'{name}.log', 'w')
     proc = subprocess.Popen(
         [str(pathlib.Path(sysconfig.get_path('scripts')) / 'hydranet_node'), '--ros-args',
-         '--params-file', str(params), '-r', '__ns:=/bench', '-r', 'image:=/bench/image'],
+         '--params-file', str(path), '-r', '__ns:=/bench', '-r', 'image:=/bench/image'],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc.log_path = log.name
+    return proc
+
+
+def stop_node(proc: subprocess.Popen):
+    """Stop the node as Ctrl-C does."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=30)
+
+
+def serialized_frames(count: int = 30):
+    """Return 640x480 rgb8 Image messages, serialized once (the stamp patched per send).
+
+    As cheaply as a C++ camera driver publishes: the publisher's Python conversion would
+    otherwise take CPU from the node on this small machine.
+    """
+    frames = []
+    for scene in generate_sequence(4, count, height=480, width=640):
+        msg = Image(height=480, width=640, encoding='rgb8', step=640 * 3,
+                    data=scene.image.tobytes())
+        msg.header.frame_id = 'bench'
+        frames.append(bytearray(serialize_message(msg)))
+    return frames
+
+
+def publish_stamped(pub, buf: bytearray):
+    """Publish a serialized frame with the current time patched in as its stamp."""
+    now = time.time()
+    struct.pack_into('<iI', buf, STAMP_OFFSET, int(now), int(now % 1 * 1e9))
+    pub.publish(bytes(buf))
+
+
+def bench_env():
+    """Set the environment every benchmark node runs in (SHM profile, loopback)."""
+    os.environ.setdefault('FASTRTPS_DEFAULT_PROFILES_FILE', str(PROFILE))
+    os.environ.setdefault('FASTDDS_DEFAULT_PROFILES_FILE', str(PROFILE))
+    os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+    os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+
+
+def _run_backend(node, backend, frames, seconds, hz, tmp, threads=0):
+    proc = start_node(tmp, backend, {'backend': backend, 'diagnostics_period': 0.5,
+                                     'publish_overlay': True, 'threads': threads})
     lat, diag, info = [], {}, []
     qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
     subs = [
@@ -104,7 +147,7 @@ def _run_backend(node, backend, frames, seconds, hz, tmp, threads=0):
         while not info and time.monotonic() < deadline and proc.poll() is None:
             rclpy.spin_once(node, timeout_sec=0.1)
         if not info:
-            return {'backend': backend, 'error': 'node did not start; see ' + log.name}
+            return {'backend': backend, 'error': 'node did not start; see ' + proc.log_path}
         # Warm-up, then measure; each phase ends with a 1 s drain, so the node's
         # counters (diagnostics every 0.5 s) are settled at the phase boundaries.
         for phase, dur in (('warmup', 3.0), ('measure', seconds)):
@@ -114,10 +157,7 @@ def _run_backend(node, backend, frames, seconds, hz, tmp, threads=0):
             t0 = time.monotonic()
             sent = 0
             while time.monotonic() - t0 < dur:
-                buf = frames[sent % len(frames)]
-                now = time.time()
-                struct.pack_into('<iI', buf, STAMP_OFFSET, int(now), int(now % 1 * 1e9))
-                pub.publish(bytes(buf))
+                publish_stamped(pub, frames[sent % len(frames)])
                 sent += 1
                 next_at = t0 + sent / hz
                 while time.monotonic() < next_at:
@@ -161,9 +201,7 @@ def _run_backend(node, backend, frames, seconds, hz, tmp, threads=0):
         for s in subs:
             node.destroy_subscription(s)
         node.destroy_publisher(pub)
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGINT)
-            proc.wait(timeout=30)
+        stop_node(proc)
 
 
 def main():
@@ -177,19 +215,8 @@ def main():
     ap.add_argument('--threads', type=int, default=0,
                     help="the node's threads parameter (0 = each runtime's default)")
     args = ap.parse_args()
-    os.environ.setdefault('FASTRTPS_DEFAULT_PROFILES_FILE', str(PROFILE))
-    os.environ.setdefault('FASTDDS_DEFAULT_PROFILES_FILE', str(PROFILE))
-    os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
-    os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
-    # Frames are serialized once and published as bytes with a fresh stamp patched in,
-    # as cheaply as a C++ camera driver publishes: the publisher's Python conversion
-    # would otherwise take CPU from the node on this small machine.
-    frames = []
-    for scene in generate_sequence(4, 30, height=480, width=640):
-        msg = Image(height=480, width=640, encoding='rgb8', step=640 * 3,
-                    data=scene.image.tobytes())
-        msg.header.frame_id = 'bench'
-        frames.append(bytearray(serialize_message(msg)))
+    bench_env()
+    frames = serialized_frames()
     rclpy.init()
     node = rclpy.create_node('hydranet_bench')
     tmp = pathlib.Path(os.environ.get('TMPDIR', '/tmp')) / f'hydranet_bench_{os.getpid()}'

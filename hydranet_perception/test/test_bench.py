@@ -50,3 +50,15 @@ def test_node_latency_measures_the_node_end_to_end():
     assert row['latency_ms_p50'] > row['forward_ms_p50'] > 0
     assert summary['summary'] and summary['fastest_backend'] == 'onnxruntime'
     assert isinstance(summary['goal_met'], bool)
+
+
+def test_soak_samples_the_node_memory():
+    *samples, summary = _run('soak.py', '--frames', '60', '--sample-every', '20',
+                             '--warmup', '20')
+    assert [s['frames_sent'] for s in samples] == [20, 40, 60]
+    assert all(s['rss_kib'] > 0 for s in samples)
+    assert summary['summary'] and summary['frames_sent'] == 60
+    assert 0 < summary['node_frames_in'] <= 60 and summary['outputs_received'] > 0
+    assert summary['node_frames_in'] == summary['node_frames_processed'] + \
+        summary['node_frames_dropped'] + summary['node_frames_rejected']
+    assert summary['rss_kib_end'] > 0 and 'rss_growth_percent' in summary
