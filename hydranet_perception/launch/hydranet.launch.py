@@ -16,67 +16,112 @@
 
 Example: ``ros2 launch hydranet_perception hydranet.launch.py
 image:=/camera/image_raw camera_info:=/camera/camera_info device:=cuda:0 rviz:=true``
+
+The params file (``params_file:=``, default ``config/hydranet.yaml``) decides every
+parameter; ``weights``, ``device``, ``backend`` and ``image_transport`` override it only
+when given on the command line (their default, empty, means "as in the params file").
+The rules live in ``hydranet_perception.launch_args`` (unit-tested without ROS).
 """
 
+import atexit
 import os
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable
+from launch.actions import (DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable,
+                            UnsetEnvironmentVariable)
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
+
+from hydranet_perception import launch_args
+
+NOT_SET = 'empty = as in the params file'
+
+
+def dds_environment(context):
+    """Set both Fast DDS profile variables to ``dds_profile``, or unset them when empty."""
+    env = launch_args.dds_profile_environment(LaunchConfiguration('dds_profile').perform(context))
+    return [UnsetEnvironmentVariable(name) if value is None
+            else SetEnvironmentVariable(name, value) for name, value in env.items()]
+
+
+def _remove_quietly(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def node_and_rviz(context):
+    """Build the node (params file, then only the arguments that were set) and RViz."""
+    share = get_package_share_directory('hydranet_perception')
+    performed = {name: LaunchConfiguration(name).perform(context)
+                 for name in launch_args.PARAMETER_ARGUMENTS}
+    overrides = launch_args.parameter_overrides(performed)
+    params_file = LaunchConfiguration('params_file').perform(context)
+    namespace = LaunchConfiguration('namespace').perform(context)
+    image = LaunchConfiguration('image').perform(context)
+    node = Node(
+        package='hydranet_perception',
+        executable='hydranet_node',
+        name=launch_args.NODE_NAME,
+        namespace=namespace,
+        parameters=[params_file] + ([overrides] if overrides else []),
+        # The node subscribes to one of these, chosen by its image_transport parameter.
+        remappings=[('image', image),
+                    ('image/compressed', image.rstrip('/') + '/compressed'),
+                    ('camera_info', LaunchConfiguration('camera_info').perform(context))],
+        output='screen',
+        emulate_tty=True,
+    )
+    if not IfCondition(LaunchConfiguration('rviz')).evaluate(context):
+        return [node]
+    # RViz gets a copy of the config whose topics follow the node's namespace.
+    prefix = launch_args.node_topic_prefix(
+        namespace, context.launch_configurations.get('ros_namespace'))
+    rviz_config = launch_args.write_rviz_config(
+        os.path.join(share, 'config', 'hydranet.rviz'), prefix)
+    atexit.register(_remove_quietly, rviz_config)
+    rviz = Node(package='rviz2', executable='rviz2', name='rviz2',
+                arguments=['-d', rviz_config])
+    return [node, rviz]
 
 
 def generate_launch_description():
     share = get_package_share_directory('hydranet_perception')
     args = [
         DeclareLaunchArgument('image', default_value='image',
-                              description='Input image topic (sensor_msgs/Image)'),
+                              description='Input image topic (sensor_msgs/Image); '
+                                          '<image>/compressed is the CompressedImage topic'),
         DeclareLaunchArgument('camera_info', default_value='camera_info',
                               description='Input camera info topic'),
         DeclareLaunchArgument('params_file',
                               default_value=os.path.join(share, 'config', 'hydranet.yaml'),
                               description='Node parameters (YAML)'),
         DeclareLaunchArgument('weights', default_value='',
-                              description='Checkpoint or ONNX file; empty = shipped weights'),
-        DeclareLaunchArgument('device', default_value='auto',
-                              description='auto, cpu or cuda:N'),
-        DeclareLaunchArgument('backend', default_value='auto',
-                              description='auto, torch, onnxruntime, openvino or tensorrt'),
+                              description=f'Checkpoint or ONNX file ({NOT_SET})'),
+        DeclareLaunchArgument('device', default_value='',
+                              description=f'auto, cpu or cuda:N ({NOT_SET})'),
+        DeclareLaunchArgument('backend', default_value='',
+                              choices=['', 'auto', 'torch', 'onnxruntime', 'openvino',
+                                       'tensorrt'],
+                              description=f'Inference backend ({NOT_SET})'),
+        DeclareLaunchArgument('image_transport', default_value='',
+                              choices=['', 'raw', 'compressed'],
+                              description='Subscribe to <image> (raw) or <image>/compressed '
+                                          f'({NOT_SET})'),
         DeclareLaunchArgument('namespace', default_value='',
                               description='Namespace of the node'),
         DeclareLaunchArgument('rviz', default_value='false',
-                              description='Start RViz with the overlay and panoptic map'),
+                              description='Start RViz with the overlay (and the semantic map, '
+                                          'off by default)'),
         DeclareLaunchArgument('dds_profile',
                               default_value=os.path.join(share, 'config', 'fastdds_shm.xml'),
                               description='Fast DDS XML profile (32 MiB shared memory for '
-                                          'images); empty to keep the defaults'),
+                                          'images); empty to unset the profile variables'),
     ]
-    profile = LaunchConfiguration('dds_profile')
-    node = Node(
-        package='hydranet_perception',
-        executable='hydranet_node',
-        name='hydranet',
-        namespace=LaunchConfiguration('namespace'),
-        parameters=[LaunchConfiguration('params_file'), {
-            'weights': LaunchConfiguration('weights'),
-            'device': LaunchConfiguration('device'),
-            'backend': LaunchConfiguration('backend'),
-        }],
-        remappings=[('image', LaunchConfiguration('image')),
-                    ('image/compressed', [LaunchConfiguration('image'), '/compressed']),
-                    ('camera_info', LaunchConfiguration('camera_info'))],
-        output='screen',
-        emulate_tty=True,
-    )
-    rviz = Node(
-        package='rviz2', executable='rviz2', name='rviz2',
-        arguments=['-d', os.path.join(share, 'config', 'hydranet.rviz')],
-        condition=IfCondition(LaunchConfiguration('rviz')),
-    )
     return LaunchDescription(args + [
-        SetEnvironmentVariable('FASTRTPS_DEFAULT_PROFILES_FILE', profile),
-        SetEnvironmentVariable('FASTDDS_DEFAULT_PROFILES_FILE', profile),
-        node, rviz,
+        OpaqueFunction(function=dds_environment),
+        OpaqueFunction(function=node_and_rviz),
     ])

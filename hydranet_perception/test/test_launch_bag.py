@@ -43,8 +43,10 @@ def generate_test_description():
     share = get_package_share_directory('hydranet_perception')
     node = IncludeLaunchDescription(
         PythonLaunchDescriptionSource(os.path.join(share, 'launch', 'hydranet.launch.py')),
+        # The sample bag holds JPEG frames (sensor_msgs/CompressedImage) on
+        # /camera/image_raw/compressed: the node subscribes to that one transport.
         launch_arguments={'image': '/camera/image_raw', 'camera_info': '/camera/camera_info',
-                          'device': 'cpu'}.items())
+                          'image_transport': 'compressed', 'device': 'cpu'}.items())
     play = ExecuteProcess(cmd=['ros2', 'bag', 'play', os.path.join(share, 'data', 'sample_bag'),
                                '--rate', '0.5'], output='screen')
     return LaunchDescription([node, TimerAction(period=10.0, actions=[play]),
