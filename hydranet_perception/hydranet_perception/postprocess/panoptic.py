@@ -39,6 +39,11 @@ from hydranet_perception.postprocess.masks import pixels_in_box
 from hydranet_perception.prediction import Segment
 from hydranet_perception.schema import VOID
 
+# Maps with fewer pixels take numpy instead of OpenCV's arithmetic: its Python binding
+# reads a 1x1 array as a scalar (compare(array, c) then fails, bitwise_and(array, c)
+# returns the wrong shape), and at that size numpy costs nothing.
+TINY_MAP = 64
+
 
 def box_windows(boxes: Optional[Array], masks: np.ndarray) -> np.ndarray:
     """Return int64[N, 4] (y0, y1, x0, x1) windows outside which each mask is False.
@@ -124,7 +129,10 @@ def panoptic_fusion(semantic: Array, masks: Array, scores: Array, class_ids: Arr
     # the next segment id, painted through a lookup table (a few OpenCV passes).
     free = cv2.bitwise_or(sem, taken)
     stuff = sorted(int(c) for c in stuff_ids if 0 <= int(c) < VOID)
-    if len(stuff) <= 8:  # a vectorised compare per class beats a 256-bin histogram
+    tiny = free.size < TINY_MAP
+    if tiny:
+        counts = np.bincount(free.ravel(), minlength=VOID + 1)
+    elif len(stuff) <= 8:  # a vectorised compare per class beats a 256-bin histogram
         counts = {c: cv2.countNonZero(cv2.compare(free, c, cv2.CMP_EQ)) for c in stuff}
     elif free.size < 1 << 24:  # float32 histogram counts are exact below 2^24
         counts = cv2.calcHist([free], [0], None, [VOID + 1], [0, VOID + 1]).ravel()
@@ -138,7 +146,7 @@ def panoptic_fusion(semantic: Array, masks: Array, scores: Array, class_ids: Arr
         sid = len(segments) + 1
         lut[c] = sid
         segments.append(Segment(id=sid, class_id=c, is_thing=False, area=area))
-    if lut.max() > 255:
+    if tiny or lut.max() > 255:
         pan += np.take(lut, free)
     elif lut.any():
         pan = cv2.add(pan, cv2.LUT(free, lut.astype(np.uint8)), dtype=cv2.CV_32S)

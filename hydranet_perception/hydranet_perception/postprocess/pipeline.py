@@ -28,7 +28,7 @@ from hydranet_perception.postprocess.letterbox import boxes_to_original, \
     keypoints_to_original, labels_to_size, LetterboxInfo, warp_to_original, working_info
 from hydranet_perception.postprocess.masks import assemble_masks
 from hydranet_perception.postprocess.nms import nms, select_candidates
-from hydranet_perception.postprocess.panoptic import panoptic_fusion
+from hydranet_perception.postprocess.panoptic import panoptic_fusion, TINY_MAP
 from hydranet_perception.prediction import Prediction
 from hydranet_perception.schema import LabelSpace
 
@@ -139,9 +139,13 @@ def argmax_planes(planes: Sequence[np.ndarray]) -> np.ndarray:
 
     Ties go to the lowest index (like ``argmax``). A running maximum with OpenCV's
     vectorised compare/max: ~6x faster than ``argmax`` over a channels-last array.
+    Tiny maps take numpy's ``argmax``: OpenCV's Python binding reads a 1x1 array as a
+    scalar in ``bitwise_and(array, c)`` and returns a 4x1 float64 "array" of the scalar.
     """
     if not 0 < len(planes) <= 255:
         raise ValueError(f'argmax_planes takes 1..255 planes, got {len(planes)}')
+    if planes[0].size < TINY_MAP:
+        return np.argmax(np.stack(planes), axis=0).astype(np.uint8)
     best = planes[0]
     labels = np.zeros(best.shape, np.uint8)
     for c in range(1, len(planes)):
