@@ -32,7 +32,6 @@ import signal
 import subprocess
 import sys
 import sysconfig
-import time
 
 import numpy as np
 import pytest
@@ -85,24 +84,45 @@ def recorded(tmp_path_factory):
         [str(BIN / 'hydranet-bag'), 'record', str(out_bag), '--topics',
          *[f'{t}:{types[t]}' for t in OUT_TOPICS], '--qos-reliability', 'reliable'],
         stdout=rec_log, stderr=subprocess.STDOUT, start_new_session=True)
+    play_log = tmp / 'play.log'
     try:
         # The node is up when its latched model_info can be read.
-        from hydranet_perception_msgs.msg import ModelInfo
+        from diagnostic_msgs.msg import DiagnosticArray
+        from hydranet_perception_msgs.msg import InstanceArray, ModelInfo
+        from sensor_msgs.msg import Image
         w = rosgraph.Watcher('bag_it_watcher')
         w.subscribe(ModelInfo, f'{NS}/model_info', latched=True)
         assert w.spin_until(lambda: w.received[f'{NS}/model_info'], 120, node), \
             rosgraph.node_log(node)
-        w.close()
-        time.sleep(2.0)  # let the recorder match the node's publishers
+        # The recorder is ready when the graph shows its subscription on every output
+        # topic beside the node's publisher (events, not a fixed sleep).
+        assert w.spin_until(lambda: all(_recorded_topic(w.node, t) for t in OUT_TOPICS),
+                            60, rec), (tmp / 'record.log').read_text()
+        w.subscribe(InstanceArray, f'{NS}/instances')
+        w.subscribe(Image, f'{NS}/overlay')
+        w.subscribe(DiagnosticArray, '/diagnostics')
         # Half speed (15 Hz); drops are counted. A golden update plays at 3 Hz so that
         # every frame is processed.
         rate = '0.1' if os.environ.get('HYDRANET_UPDATE_GOLDEN') else '0.5'
-        play = subprocess.run(
-            [str(BIN / 'hydranet-bag'), 'play', str(BAG), '--rate', rate,
-             '--wait-for-subscribers', '1', '--qos-reliability', 'reliable'],
-            capture_output=True, text=True, timeout=300)
-        assert play.returncode == 0, play.stdout + play.stderr
-        time.sleep(3.0)  # the last frame through the model, and two diagnostics periods
+        with open(play_log, 'w') as log:
+            play = subprocess.Popen(
+                [str(BIN / 'hydranet-bag'), 'play', str(BAG), '--rate', rate,
+                 '--wait-for-subscribers', '1', '--qos-reliability', 'reliable'],
+                stdout=log, stderr=subprocess.STDOUT)
+        try:
+            assert w.spin_until(lambda: play.poll() is not None, 300, node), \
+                rosgraph.node_log(node)
+        finally:
+            if play.poll() is None:
+                play.kill()
+                play.wait()
+        assert play.returncode == 0, play_log.read_text()
+        # Wait until the node has finished with every frame it received and drawn the
+        # last overlay, then for two more diagnostics messages, so that the recorder
+        # (as fast a reader as this one) has the final figures too.
+        assert w.spin_until(_settled(w), 60, node), \
+            rosgraph.node_log(node)
+        w.close()
     finally:
         if rec.poll() is None:
             os.killpg(rec.pid, signal.SIGINT)
@@ -170,6 +190,44 @@ def test_masks_decode_to_image_size_and_match_ground_truth(recorded):
     precision = confident_ok / max(confident, 1)
     print(f'sample bag: recall {recall:.3f}, precision@0.5 {precision:.3f}')
     assert recall >= MIN_RECALL and precision >= MIN_PRECISION, (recall, precision)
+
+
+def _recorded_topic(node, topic):
+    """Return whether the graph shows the recorder on ``topic`` and a publisher of it."""
+    subs = node.get_subscriptions_info_by_topic(topic)
+    return bool(node.get_publishers_info_by_topic(topic)) and \
+        any(i.node_name == 'hydranet_bag_recorder' for i in subs)
+
+
+def _pipeline(diag):
+    """Return the frame counts of one DiagnosticArray's pipeline status ({} if none)."""
+    for s in diag.status:
+        if s.name.endswith('pipeline'):
+            return {kv.key: int(kv.value) for kv in s.values if kv.key.startswith('frames_')}
+    return {}
+
+
+def _settled(w):
+    """Return a predicate: every frame done, overlay too, two diagnostics messages ago.
+
+    Done: a diagnostics message accounts for every frame received (in = processed +
+    dropped + rejected) and the last overlay has the last instances' stamp.
+    """
+    diags = w.received['/diagnostics']
+    seen = []  # how many diagnostics messages had arrived when it was first done
+
+    def done():
+        inst, overlay = w.received[f'{NS}/instances'], w.received[f'{NS}/overlay']
+        f = _pipeline(diags[-1]) if diags else {}
+        return bool(inst and overlay and f) and _stamp(overlay[-1]) == _stamp(inst[-1]) \
+            and f['frames_in'] == f['frames_processed'] + f['frames_dropped'] + \
+            f['frames_rejected'] > 0
+
+    def predicate():
+        if not seen and done():
+            seen.append(len(diags))
+        return bool(seen) and len(diags) >= seen[0] + 2
+    return predicate
 
 
 def _summary(msg):

@@ -15,22 +15,30 @@
 
 """ONNX export of the raw forward: onnxruntime matches PyTorch.
 
-Tolerance: 1e-4 absolute plus 1e-4 relative on every output (float32 kernels differ in
-summation order; observed differences are around 1e-6).
+Tolerance: 1e-4 absolute plus 1e-4 relative on every raw output (float32 kernels
+differ in summation order; observed differences are around 1e-6). The tolerances of
+decoded predictions follow from it through the decoding (see ``parity``), and
+detections are matched by class and box IoU, never row by row.
 """
 
 import numpy as np
+import parity
 import pytest
 import torch
 
+from hydranet_perception.data.synthetic import generate_scene
+from hydranet_perception.engine.runtimes import SHIPPED_WEIGHTS
 from hydranet_perception.inference import Predictor
 from hydranet_perception.model import build_model, ModelConfig
+from hydranet_perception.model.checkpoint import load_model
 from hydranet_perception.model.export import export_onnx, read_metadata
+from hydranet_perception.postprocess.letterbox import letterbox
 
 ort = pytest.importorskip('onnxruntime')
 torch.set_num_threads(1)
 H, W = 64, 96
-ATOL = RTOL = 1e-4
+ATOL, RTOL = parity.ATOL, parity.RTOL
+SCORE_THRESH = 0.25
 
 
 @pytest.fixture(scope='module')
@@ -84,18 +92,33 @@ def test_decoded_graph(model, tmp_path):
     assert (boxes[..., 2] >= boxes[..., 0]).all() and (boxes[..., 3] >= boxes[..., 1]).all()
 
 
-def test_onnxruntime_predictor_matches_torch(model, tmp_path):
-    path = tmp_path / 'hydranet.onnx'
-    export_onnx(model, path, height=H, width=W)
-    img = np.random.default_rng(0).integers(0, 256, (40, 90, 3), dtype=np.uint8)
-    kw = dict(device='cpu', score_thresh=0.0, max_det=5)
-    a = Predictor(model=model, **kw)(img)
-    b = Predictor(checkpoint=str(path), **kw)(img)
-    assert len(a) == len(b) == 5
-    np.testing.assert_allclose(a.boxes, b.boxes, atol=1e-3)
-    np.testing.assert_allclose(a.scores, b.scores, atol=1e-4)
-    np.testing.assert_allclose(a.keypoints, b.keypoints, atol=1e-3)
-    assert (a.semantic == b.semantic).mean() > 0.999
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+    """Return the shipped weights and their ONNX export at the weights' input size.
+
+    A random network's scores all sit near the prior (0.01) and tie to 1e-4, so which
+    boxes survive NMS and ``max_det``, and in what order, is rounding noise. The trained
+    weights on a generated scene find real objects whose scores differ by far more.
+    """
+    model, config, _ = load_model(str(SHIPPED_WEIGHTS))
+    path = tmp_path_factory.mktemp('trained') / 'hydranet_n.onnx'
+    export_onnx(model.eval(), path, height=config.input_size[0], width=config.input_size[1])
+    return model, config, path
+
+
+@pytest.mark.parametrize('seed', [0, 3])
+def test_onnxruntime_predictor_matches_torch(trained, seed):
+    model, config, path = trained
+    rgb = generate_scene(seed, height=480, width=640).image
+    kw = {'device': 'cpu', 'score_thresh': SCORE_THRESH}
+    a = Predictor(model=model, config=config, **kw)(rgb)
+    b = Predictor(checkpoint=str(path), **kw)(rgb)
+    assert len(a) >= 1, 'the shipped weights find objects in this scene'
+    x, info = letterbox(rgb, config.input_size)
+    with torch.no_grad():
+        raw = model(x[None])
+    tol = parity.decoded_tolerances(raw, min(info.scale))
+    parity.assert_same_predictions(a, b, tol, score_thresh=SCORE_THRESH)
 
 
 @pytest.mark.parametrize('runtime', ['onnxruntime', 'openvino'])

@@ -15,7 +15,6 @@
 """The latest-frame slot and pipeline counters (ROS-free plumbing of the node)."""
 
 import threading
-import time
 
 from hydranet_perception.ros.outputs import OverlayWorker
 from hydranet_perception.runtime import LatestSlot, PipelineStats, Throttle
@@ -33,10 +32,10 @@ def test_slot_keeps_only_the_newest_and_reports_drops():
 def test_slot_wakes_a_waiting_consumer():
     slot = LatestSlot()
     got = []
-    t = threading.Thread(target=lambda: got.append(slot.take(timeout=5)))
+    t = threading.Thread(target=lambda: got.append(slot.take(timeout=30)))
     t.start()
     slot.put('frame')
-    t.join(timeout=5)
+    t.join(timeout=30)
     assert got == ['frame']
 
 
@@ -45,7 +44,7 @@ def test_slot_close_releases_the_consumer():
     t = threading.Thread(target=slot.take, kwargs={'timeout': 30})
     t.start()
     slot.close()
-    t.join(timeout=5)
+    t.join(timeout=30)
     assert not t.is_alive()
 
 
@@ -93,12 +92,16 @@ def test_overlay_worker_draws_every_frame_in_order_and_survives_errors():
 
 
 def test_overlay_worker_submit_waits_for_one_frame_only():
-    gate = threading.Event()
-    w = OverlayWorker(render=lambda i: gate.wait(30), on_done=lambda s: None,
-                      on_error=lambda e: None)
-    assert w.submit(0)  # being drawn (blocked on the gate)
-    time.sleep(0.2)
-    assert w.submit(1)  # waits in the one-frame queue
+    gate, drawing = threading.Event(), threading.Event()
+
+    def render(i):
+        drawing.set()
+        gate.wait(30)
+
+    w = OverlayWorker(render=render, on_done=lambda s: None, on_error=lambda e: None)
+    assert w.submit(0)
+    assert drawing.wait(30)  # frame 0 is being drawn (blocked on the gate)
+    assert w.submit(1, timeout=0)  # waits in the one-frame queue
     assert not w.submit(2, timeout=0.2)  # a third frame: the worker is stuck
     gate.set()
     w.close()
