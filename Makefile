@@ -24,7 +24,7 @@ test: setup
 	cd $(PKG) && $(PY) -m pytest -ra test
 
 lint: setup
-	cd $(PKG) && $(PY) -m pytest -q test/test_lint.py
+	cd $(PKG) && $(PY) -m pytest -q test/test_lint.py test/test_ament_linters.py
 
 demo: setup
 	$(VENV)/bin/hydranet-demo --out out/demo

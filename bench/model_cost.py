@@ -13,7 +13,8 @@
 # limitations under the License.
 
 
-"""Cost of HydraNet (params, GFLOPs, CPU latency) against Ultralytics YOLOv8n-seg + -pose.
+"""
+Cost of HydraNet (params, GFLOPs, CPU latency) against Ultralytics YOLOv8n-seg + -pose.
 
 Usage (from the repository root)::
 
@@ -44,11 +45,10 @@ import sys
 import tempfile
 import time
 
-import torch
-from torch.utils.flop_counter import FlopCounterMode
-
 from hydranet_perception.model import build_model, ModelConfig
 from hydranet_perception.model.export import export_onnx
+import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 SUBSETS = {'detect': ('detect',), 'detect+masks': ('detect', 'masks'),
            'detect+keypoints': ('detect', 'keypoints'), 'semantic': ('semantic',),
@@ -150,7 +150,7 @@ def export_plain(model, path, h, w):
 
 def main(argv=None):
     """Measure and print the JSON lines."""
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     ap.add_argument('--runs', type=int, default=10, help='timed runs per measurement')
     ap.add_argument('--threads', type=int, default=2, help='CPU threads (torch and ORT)')
     ap.add_argument('--sizes', default='n,s', help='HydraNet sizes')

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""End-to-end latency and sustained throughput of hydranet_node, per backend.
+"""
+End-to-end latency and sustained throughput of hydranet_node, per backend.
 
 For each backend, starts ``hydranet_node`` (own process, shipped weights, the Fast DDS
 shared-memory profile, ``--threads`` as its threads parameter), publishes 640x480 rgb8
@@ -41,6 +42,7 @@ import sysconfig
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
+from hydranet_perception.data.synthetic import generate_sequence
 from hydranet_perception_msgs.msg import InstanceArray, ModelInfo
 import numpy as np
 import rclpy
@@ -48,8 +50,6 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.serialization import serialize_message
 from sensor_msgs.msg import Image
 import yaml
-
-from hydranet_perception.data.synthetic import generate_sequence
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PROFILE = ROOT / 'hydranet_perception' / 'config' / 'fastdds_shm.xml'
@@ -92,7 +92,8 @@ def stop_node(proc: subprocess.Popen):
 
 
 def serialized_frames(count: int = 30):
-    """Return 640x480 rgb8 Image messages, serialized once (the stamp patched per send).
+    """
+    Return 640x480 rgb8 Image messages, serialized once (the stamp patched per send).
 
     As cheaply as a C++ camera driver publishes: the publisher's Python conversion would
     otherwise take CPU from the node on this small machine.
@@ -206,7 +207,7 @@ def _run_backend(node, backend, frames, seconds, hz, tmp, threads=0):
 
 def main():
     """Parse arguments and measure each backend."""
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     ap.add_argument('--backends', nargs='*', default=['torch', 'onnxruntime', 'openvino'])
     ap.add_argument('--seconds', type=float, default=10.0)
     ap.add_argument('--hz', type=float, default=30.0)

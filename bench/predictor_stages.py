@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Per-frame cost of the Predictor's stages and of the node's output work, per backend.
+"""
+Per-frame cost of the Predictor's stages and of the node's output work, per backend.
 
 Usage (from the repository root)::
 
@@ -31,13 +32,12 @@ import json
 import sys
 import time
 
-import numpy as np
-from std_msgs.msg import Header
-
 from hydranet_perception.data.synthetic import generate_sequence
 from hydranet_perception.engine.runtimes import make_predictor
 from hydranet_perception.overlay import draw_overlay
 from hydranet_perception.ros.messages import instance_array_msg
+import numpy as np
+from std_msgs.msg import Header
 
 
 def measure(backend: str, images, frames: int, threads: int) -> dict:
@@ -71,7 +71,7 @@ def measure(backend: str, images, frames: int, threads: int) -> dict:
 
 def main() -> int:
     """Parse arguments and measure each backend."""
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     ap.add_argument('--backends', nargs='*', default=['torch', 'onnxruntime', 'openvino'])
     ap.add_argument('--frames', type=int, default=60)
     ap.add_argument('--threads', type=int, default=0, help='runtime threads (0 = default)')

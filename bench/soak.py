@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Soak: many frames through one hydranet_node, and what happens to its memory.
+"""
+Soak: many frames through one hydranet_node, and what happens to its memory.
 
 Starts ``hydranet_node`` (own process, shipped weights, ``--backend``), publishes
 ``--frames`` 640x480 rgb8 frames at ``--hz`` from this process (pre-serialized, as
@@ -54,7 +55,7 @@ def rss_kib(pid: int) -> int:
 
 def main():
     """Parse arguments, soak the node, print JSON lines."""
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     ap.add_argument('--frames', type=int, default=10000)
     ap.add_argument('--hz', type=float, default=30.0)
     ap.add_argument('--backend', default='auto')

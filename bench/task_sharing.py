@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""What sharing the encoder costs or gains: all heads vs single-task, same step budget.
+"""
+What sharing the encoder costs or gains: all heads vs single-task, same step budget.
 
 Trains three n-size models with the recipe of config/train_n.yaml but a fixed number of
 steps (``--steps``): all four heads, detect + masks only, detect + keypoints only; then
@@ -28,13 +29,12 @@ import sys
 import tempfile
 import time
 
-import yaml
-
 from hydranet_perception.data.coco import CocoDataset, generate_synthetic_split
 from hydranet_perception.engine.config import load_train_config
 from hydranet_perception.engine.evaluate import evaluate
 from hydranet_perception.engine.runtimes import make_predictor
 from hydranet_perception.engine.train import train
+import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RECIPE = ROOT / 'hydranet_perception' / 'config' / 'train_n.yaml'
@@ -47,7 +47,7 @@ VARIANTS = {
 
 def main():
     """Train and evaluate each variant; print JSON lines."""
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     ap.add_argument('--steps', type=int, default=400)
     ap.add_argument('--eval-images', type=int, default=50)
     ap.add_argument('--out', default='out/task_sharing')

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""hydranet_perception: one multi-task network for masks, panoptic maps and keypoints.
+"""
+hydranet_perception: one multi-task network for masks, panoptic maps and keypoints.
 
 Everything here is free of ROS imports except ``hydranet_perception.ros``.
 """

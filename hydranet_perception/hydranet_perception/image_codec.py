@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Camera image bytes to RGB arrays, and back, without cv_bridge (no ROS imports).
+"""
+Camera image bytes to RGB arrays, and back, without cv_bridge (no ROS imports).
 
 Works on the fields of ``sensor_msgs/Image`` (encoding, height, width, step, data) and
 ``sensor_msgs/CompressedImage`` (format, data), so it is tested without ROS. Raw images
@@ -87,7 +88,8 @@ def _as_int(value, name: str, kind: str) -> int:
 
 
 def _as_bytes(data, what: str) -> np.ndarray:
-    """Return the bytes of ``data`` as a read-only uint8[N] view where possible.
+    """
+    Return the bytes of ``data`` as a read-only uint8[N] view where possible.
 
     Takes what rclpy and users give: bytes, bytearray, memoryview, array.array (any
     typecode: its bytes), a numpy array (its bytes) or a list/tuple of ints 0..255.
@@ -151,24 +153,19 @@ def _check_encoding(encoding, height: int, width: int):
 
 def raw_to_rgb(*, encoding: str, height: int, width: int, step: int, data,
                is_bigendian: bool = False) -> np.ndarray:
-    """Turn the fields of a ``sensor_msgs/Image`` into an RGB image.
+    """
+    Turn the fields of a ``sensor_msgs/Image`` into an RGB image.
 
-    Args:
-        encoding: a ROS image encoding (see ``SUPPORTED_ENCODINGS``).
-        height, width, step: as in the message; ``step`` is bytes per row (any value
-            >= width x bytes per pixel: rows may be padded, not aligned).
-        data: the message's data (bytes, bytearray, array.array, a numpy array or a
-            list of ints); bytes beyond the last row are ignored.
-        is_bigendian: byte order of 16-bit and float data.
-
-    Returns:
-        uint8[H, W, 3] RGB; a view into ``data`` where the encoding allows (rgb8).
-
-    Raises:
-        ImageError: with kind ``bad_size`` (also an odd width for YUV 4:2:2, an odd
-            width or height for Bayer), ``bad_step``, ``truncated``, ``bad_encoding``,
-            ``bad_data`` or ``nan``; never another exception.
-
+    :param encoding: a ROS image encoding (see ``SUPPORTED_ENCODINGS``).
+    :param height, width, step: as in the message; ``step`` is bytes per row (any value
+        >= width x bytes per pixel: rows may be padded, not aligned).
+    :param data: the message's data (bytes, bytearray, array.array, a numpy array or a
+        list of ints); bytes beyond the last row are ignored.
+    :param is_bigendian: byte order of 16-bit and float data.
+    :return: uint8[H, W, 3] RGB; a view into ``data`` where the encoding allows (rgb8).
+    :raises ImageError: with kind ``bad_size`` (also an odd width for YUV 4:2:2, an odd
+        width or height for Bayer), ``bad_step``, ``truncated``, ``bad_encoding``,
+        ``bad_data`` or ``nan``; never another exception.
     """
     height = _as_int(height, 'height', 'bad_size')
     width = _as_int(width, 'width', 'bad_size')
@@ -229,7 +226,8 @@ def _to_rgb8(img: np.ndarray, encoding: str) -> np.ndarray:
 
 
 def _normalise(img: np.ndarray) -> np.ndarray:
-    """Stretch a single-channel 16-bit or float image to 0..255 (depth-like inputs).
+    """
+    Stretch a single-channel 16-bit or float image to 0..255 (depth-like inputs).
 
     In float64: the range of any finite float32 image (up to 2 x 3.4e38) and the
     scale (up to 255 / 1.4e-45) are finite there, so nothing overflows.
@@ -256,7 +254,8 @@ def _png_size(buf: np.ndarray, what: str) -> Tuple[int, int, bool]:
 
 
 def _jpeg_size(buf: np.ndarray, what: str) -> Tuple[int, int, bool]:
-    """Return (height, width, complete) from a JPEG's frame header (no decoding).
+    """
+    Return (height, width, complete) from a JPEG's frame header (no decoding).
 
     Walks the marker segments to the frame header (SOFn) and the first scan (SOS);
     complete when an end-of-image marker follows the scan (0xFF 0xD9 cannot occur in
@@ -306,7 +305,8 @@ def _jpeg_size(buf: np.ndarray, what: str) -> Tuple[int, int, bool]:
 
 
 def compressed_to_rgb(*, fmt: str, data) -> np.ndarray:
-    """Decode a ``sensor_msgs/CompressedImage`` (jpeg or png) into uint8[H, W, 3] RGB.
+    """
+    Decode a ``sensor_msgs/CompressedImage`` (jpeg or png) into uint8[H, W, 3] RGB.
 
     The data decides (its JPEG or PNG signature), not ``fmt``, which image_transport
     fills with strings such as 'jpeg', 'png' or 'rgb8; jpeg compressed bgr8'. The size
@@ -314,11 +314,9 @@ def compressed_to_rgb(*, fmt: str, data) -> np.ndarray:
     grey, 16-bit and alpha images come out as 8-bit RGB; EXIF orientation is ignored
     (the pixels stay in the camera's frame, as camera_info describes them).
 
-    Raises:
-        ImageError: kind ``bad_format`` (neither JPEG nor PNG, e.g. compressedDepth),
-            ``truncated``, ``corrupt`` (does not decode), ``bad_size`` (empty or absurd
-            size in the header) or ``bad_data``; never another exception.
-
+    :raises ImageError: kind ``bad_format`` (neither JPEG nor PNG, e.g. compressedDepth),
+        ``truncated``, ``corrupt`` (does not decode), ``bad_size`` (empty or absurd
+        size in the header) or ``bad_data``; never another exception.
     """
     what = f'CompressedImage format {_show(fmt)}'
     buf = _as_bytes(data, what)

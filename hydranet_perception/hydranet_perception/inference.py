@@ -13,7 +13,8 @@
 # limitations under the License.
 
 
-"""``Predictor``: image in, ``Prediction`` out (letterbox -> forward -> postprocess).
+"""
+``Predictor``: image in, ``Prediction`` out (letterbox -> forward -> postprocess).
 
 The forward pass is delegated to a *backend*: any object with ``device``, ``tasks``
 (the heads it can run), ``name`` and ``run(images, tasks) -> Dict[str, Tensor]``
@@ -25,9 +26,6 @@ graph written by ``export_onnx``.  Postprocessing is the same for all of them.
 import time
 from typing import Any, Dict, Optional, Sequence
 
-import numpy as np
-import torch
-
 from hydranet_perception.model.checkpoint import load_model
 from hydranet_perception.model.config import load_model_config, ModelConfig, NEEDS_DETECT, \
     TASKS
@@ -35,6 +33,8 @@ from hydranet_perception.model.hydranet import HydraNet
 from hydranet_perception.postprocess.letterbox import letterbox
 from hydranet_perception.postprocess.pipeline import postprocess
 from hydranet_perception.prediction import Prediction
+import numpy as np
+import torch
 
 
 def resolve_device(device: str = 'auto') -> torch.device:
@@ -48,13 +48,12 @@ def resolve_device(device: str = 'auto') -> torch.device:
 
 
 class TorchBackend:
-    """Run a HydraNet with PyTorch.
+    """
+    Run a HydraNet with PyTorch.
 
-    Args:
-        model: the network (moved to ``device``, eval mode).
-        device: a torch device.
-        fp16: half precision (CUDA only; ignored on the CPU).
-
+    :param model: the network (moved to ``device``, eval mode).
+    :param device: a torch device.
+    :param fp16: half precision (CUDA only; ignored on the CPU).
     """
 
     name = 'torch'
@@ -75,17 +74,16 @@ class TorchBackend:
 
 
 class OnnxRuntimeBackend:
-    """Run a graph from ``export_onnx`` (raw outputs) with onnxruntime.
+    """
+    Run a graph from ``export_onnx`` (raw outputs) with onnxruntime.
 
-    Args:
-        path: the .onnx file.
-        device: 'cpu' or a CUDA device (uses the CUDA provider when installed).
-        threads: intra-op threads (onnxruntime's default when None: one per core).
-        spin: let idle pool threads spin-wait for the next run. onnxruntime does by
-            default; it saves little per run and burns the cores that camera drivers
-            and the node's own threads need (measured here: 54 instead of 30 ms of
-            CPU per frame with 2 threads at 30 Hz), so it is off unless asked for.
-
+    :param path: the .onnx file.
+    :param device: 'cpu' or a CUDA device (uses the CUDA provider when installed).
+    :param threads: intra-op threads (onnxruntime's default when None: one per core).
+    :param spin: let idle pool threads spin-wait for the next run. onnxruntime does by
+        default; it saves little per run and burns the cores that camera drivers
+        and the node's own threads need (measured here: 54 instead of 30 ms of
+        CPU per frame with 2 threads at 30 Hz), so it is off unless asked for.
     """
 
     name = 'onnxruntime'
@@ -131,15 +129,14 @@ class OnnxRuntimeBackend:
 
 
 class OpenVinoBackend(OnnxRuntimeBackend):
-    """Run a graph from ``export_onnx`` (raw outputs) with OpenVINO on the CPU.
+    """
+    Run a graph from ``export_onnx`` (raw outputs) with OpenVINO on the CPU.
 
-    Args:
-        path: the .onnx file (OpenVINO reads ONNX directly).
-        device: ignored (CPU); kept for the common constructor.
-        threads: inference threads (OpenVINO's default when None).
-        precision: 'f32' (matches PyTorch), or 'bf16' (faster on CPUs with AMX,
-            about 3 significant digits), as OpenVINO's inference precision hint.
-
+    :param path: the .onnx file (OpenVINO reads ONNX directly).
+    :param device: ignored (CPU); kept for the common constructor.
+    :param threads: inference threads (OpenVINO's default when None).
+    :param precision: 'f32' (matches PyTorch), or 'bf16' (faster on CPUs with AMX,
+        about 3 significant digits), as OpenVINO's inference precision hint.
     """
 
     name = 'openvino'
@@ -175,27 +172,26 @@ GRAPH_BACKENDS = {'onnxruntime': OnnxRuntimeBackend, 'openvino': OpenVinoBackend
 
 
 class Predictor:
-    """Letterbox -> one forward pass with the requested heads -> postprocess.
+    """
+    Letterbox -> one forward pass with the requested heads -> postprocess.
 
-    Args:
-        checkpoint: a .pt from ``save_checkpoint`` or an .onnx from ``export_onnx``.
-        model: a HydraNet to use instead of a checkpoint (with ``config``).
-        config: the model's config (defaults to ``model.config``).
-        backend: a ready backend object (see the module docstring) instead of either,
-            or, with an .onnx checkpoint, the runtime's name: 'onnxruntime' (default)
-            or 'openvino'.
-        device: 'auto', 'cpu' or 'cuda:N'.
-        fp16: half precision on CUDA.
-        tasks: heads to run (all the backend has when None).
-        input_size: (H, W) network input (multiples of 32); by default the size an
-            ONNX graph was exported at, else the config's.
-        score_thresh: minimum detection probability.
-        nms_iou: class-aware NMS IoU threshold.
-        mask_thresh: mask probability threshold.
-        max_det: detections kept per image.
-        min_visible_fraction: panoptic overlap rule.
-        min_stuff_area: panoptic minimum stuff area (original pixels).
-
+    :param checkpoint: a .pt from ``save_checkpoint`` or an .onnx from ``export_onnx``.
+    :param model: a HydraNet to use instead of a checkpoint (with ``config``).
+    :param config: the model's config (defaults to ``model.config``).
+    :param backend: a ready backend object (see the module docstring) instead of either,
+        or, with an .onnx checkpoint, the runtime's name: 'onnxruntime' (default)
+        or 'openvino'.
+    :param device: 'auto', 'cpu' or 'cuda:N'.
+    :param fp16: half precision on CUDA.
+    :param tasks: heads to run (all the backend has when None).
+    :param input_size: (H, W) network input (multiples of 32); by default the size an
+        ONNX graph was exported at, else the config's.
+    :param score_thresh: minimum detection probability.
+    :param nms_iou: class-aware NMS IoU threshold.
+    :param mask_thresh: mask probability threshold.
+    :param max_det: detections kept per image.
+    :param min_visible_fraction: panoptic overlap rule.
+    :param min_stuff_area: panoptic minimum stuff area (original pixels).
     """
 
     def __init__(self, *, checkpoint: Optional[str] = None, model: Optional[HydraNet] = None,
@@ -250,10 +246,10 @@ class Predictor:
         #: Seconds spent in each stage by the last call: preprocess (letterbox),
         #: forward (the backend, including any device transfer), postprocess.
         self.last_timings: Dict[str, float] = {}
-        self.options = dict(score_thresh=score_thresh, nms_iou=nms_iou,
-                            mask_thresh=mask_thresh, max_det=max_det,
-                            min_visible_fraction=min_visible_fraction,
-                            min_stuff_area=min_stuff_area)
+        self.options = {'score_thresh': score_thresh, 'nms_iou': nms_iou,
+                        'mask_thresh': mask_thresh, 'max_det': max_det,
+                        'min_visible_fraction': min_visible_fraction,
+                        'min_stuff_area': min_stuff_area}
 
     @property
     def label_space(self):
@@ -268,17 +264,14 @@ class Predictor:
         return self.backend.name
 
     def __call__(self, image: np.ndarray, **options) -> Prediction:
-        """Run on one RGB image.
+        """
+        Run on one RGB image.
 
-        Args:
-            image: uint8[h, w, 3] RGB.
-            **options: per-call overrides of the constructor's thresholds
-                (score_thresh, nms_iou, mask_thresh, max_det, min_visible_fraction,
-                min_stuff_area).
-
-        Returns:
-            the ``Prediction`` in the image's pixels.
-
+        :param image: uint8[h, w, 3] RGB.
+        :param options: per-call overrides of the constructor's thresholds
+            (score_thresh, nms_iou, mask_thresh, max_det, min_visible_fraction,
+            min_stuff_area).
+        :return: the ``Prediction`` in the image's pixels.
         """
         unknown = sorted(set(options) - set(self.options))
         if unknown:

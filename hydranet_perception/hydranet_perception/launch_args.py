@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The decisions of the launch files, as plain functions (no ROS, no launch imports).
+"""
+The decisions of the launch files, as plain functions (no ROS, no launch imports).
 
 ``launch/hydranet.launch.py`` and ``launch/camera_example.launch.py`` call these from
 ``OpaqueFunction``s, so the rules below are unit-tested without a ROS install:
@@ -44,13 +45,11 @@ _RVIZ_TOPIC = re.compile(r'^(\s*Value:\s*)' + re.escape(RVIZ_TOPIC_PREFIX) + r'(
 
 
 def parameter_overrides(arguments: Mapping[str, str]) -> Dict[str, str]:
-    """Return the node parameters that launch arguments set, to be applied after the YAML.
+    """
+    Return the node parameters that launch arguments set, to be applied after the YAML.
 
-    Args:
-        arguments: launch argument name -> value as performed (strings).
-
-    Returns:
-        ``{name: value}`` for each of ``PARAMETER_ARGUMENTS`` whose value is not empty
+    :param arguments: launch argument name -> value as performed (strings).
+    :return: ``{name: value}`` for each of ``PARAMETER_ARGUMENTS`` whose value is not empty
         (surrounding blanks ignored); arguments not listed there are ignored. Values stay
         strings (``weights:=123`` is the file ``123``, not an integer).
     """
@@ -63,7 +62,8 @@ def parameter_overrides(arguments: Mapping[str, str]) -> Dict[str, str]:
 
 
 def dds_profile_environment(profile: str) -> Dict[str, Optional[str]]:
-    """Return ``{variable: value}`` for the Fast DDS profile; ``None`` means unset it.
+    """
+    Return ``{variable: value}`` for the Fast DDS profile; ``None`` means unset it.
 
     An empty (or blank) ``profile`` unsets both variables instead of setting them to an
     empty string, which Fast DDS would try to parse as an XML file name.
@@ -73,16 +73,14 @@ def dds_profile_environment(profile: str) -> Dict[str, Optional[str]]:
 
 
 def node_namespace(namespace: str = '', pushed_namespace: Optional[str] = None) -> str:
-    """Return the absolute namespace a node gets, as launch_ros resolves it.
+    """
+    Return the absolute namespace a node gets, as launch_ros resolves it.
 
-    Args:
-        namespace: the node's ``namespace`` (absolute, relative or empty).
-        pushed_namespace: the namespace pushed around the include (``PushRosNamespace``,
-            the ``ros_namespace`` launch configuration), or ``None``.
-
-    Raises:
-        ValueError: a namespace that ROS would refuse (empty token, a token starting
-            with a digit, characters other than letters, digits, ``_`` and ``/``).
+    :param namespace: the node's ``namespace`` (absolute, relative or empty).
+    :param pushed_namespace: the namespace pushed around the include (``PushRosNamespace``,
+        the ``ros_namespace`` launch configuration), or ``None``.
+    :raises ValueError: a namespace that ROS would refuse (empty token, a token starting
+        with a digit, characters other than letters, digits, ``_`` and ``/``).
     """
     ns = (namespace or '').strip()
     base = (pushed_namespace or '').strip()
@@ -99,7 +97,8 @@ def node_namespace(namespace: str = '', pushed_namespace: Optional[str] = None) 
 
 def node_topic_prefix(namespace: str = '', pushed_namespace: Optional[str] = None,
                       node_name: str = NODE_NAME) -> str:
-    """Return the prefix of the node's private topics (``~/x`` is ``<prefix>/x``).
+    """
+    Return the prefix of the node's private topics (``~/x`` is ``<prefix>/x``).
 
     Examples: ``''`` -> ``/hydranet``; ``'robot1'`` or ``'/robot1/'`` ->
     ``/robot1/hydranet``; ``'cam'`` pushed under ``'r2'`` -> ``/r2/cam/hydranet``.
@@ -109,14 +108,14 @@ def node_topic_prefix(namespace: str = '', pushed_namespace: Optional[str] = Non
 
 
 def rviz_config_text(template: str, prefix: str) -> str:
-    """Return the RViz config ``template`` with its node topics moved under ``prefix``.
+    """
+    Return the RViz config ``template`` with its node topics moved under ``prefix``.
 
     Every display topic written as ``Value: /hydranet/<topic>`` becomes
     ``Value: <prefix>/<topic>``; everything else is kept byte for byte.
 
-    Raises:
-        ValueError: the template names no ``/hydranet/...`` topic (it would silently
-            show nothing), or ``prefix`` is not an absolute topic prefix.
+    :raises ValueError: the template names no ``/hydranet/...`` topic (it would silently
+        show nothing), or ``prefix`` is not an absolute topic prefix.
     """
     if not prefix.startswith('/') or prefix.endswith('/') or any(c.isspace() for c in prefix):
         raise ValueError(f'not an absolute topic prefix: {prefix!r}')
@@ -127,10 +126,10 @@ def rviz_config_text(template: str, prefix: str) -> str:
 
 
 def write_rviz_config(template_path: str, prefix: str, directory: Optional[str] = None) -> str:
-    """Write ``rviz_config_text`` of the file ``template_path`` to a new temporary file.
+    """
+    Write ``rviz_config_text`` of the file ``template_path`` to a new temporary file.
 
-    Returns:
-        The path of the new file (``hydranet_*.rviz`` in ``directory`` or the system's
+    :return: The path of the new file (``hydranet_*.rviz`` in ``directory`` or the system's
         temporary folder); the caller removes it when done.
     """
     with open(template_path, encoding='utf-8') as f:

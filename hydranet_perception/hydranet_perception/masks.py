@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Lossless instance masks as uncompressed COCO run-length encodings (no ROS imports).
+"""
+Lossless instance masks as uncompressed COCO run-length encodings (no ROS imports).
 
 Why RLE and not a cropped bitmap: an uncompressed COCO RLE is lossless like a bitmap,
 typically 20-100x smaller for a blob-shaped mask on a 640x480 image (a few hundred
@@ -35,17 +36,14 @@ class MaskFormatError(ValueError):
 
 
 def encode_rle(mask: np.ndarray) -> np.ndarray:
-    """Encode a full-size mask.
+    """
+    Encode a full-size mask.
 
     Only the mask's bounding window is scanned after two ``any`` reductions, so the cost
     follows the object's size, not the image's (a 100x100 object in 640x480: ~0.1 ms).
 
-    Args:
-        mask: bool or integer array[H, W]; non-zero is foreground.
-
-    Returns:
-        uint32 array of run lengths (column-major, starting with background).
-
+    :param mask: bool or integer array[H, W]; non-zero is foreground.
+    :return: uint32 array of run lengths (column-major, starting with background).
     """
     if mask.ndim != 2:
         raise MaskFormatError(f'expected a 2-D mask, got shape {mask.shape}')
@@ -74,11 +72,10 @@ def encode_rle(mask: np.ndarray) -> np.ndarray:
 
 
 def decode_rle(counts, height: int, width: int) -> np.ndarray:
-    """Decode counts from :func:`encode_rle` back into bool[height, width].
+    """
+    Decode counts from :func:`encode_rle` back into bool[height, width].
 
-    Raises:
-        MaskFormatError: if the counts do not sum to ``height * width``.
-
+    :raises MaskFormatError: if the counts do not sum to ``height * width``.
     """
     counts = np.asarray(counts, dtype=np.int64)
     total = int(height) * int(width)

@@ -17,11 +17,10 @@
 import colorsys
 
 import cv2
-import numpy as np
-
 from hydranet_perception.postprocess.panoptic import box_windows
 from hydranet_perception.prediction import Prediction
 from hydranet_perception.schema import LabelSpace, VOID
+import numpy as np
 
 
 def instance_color(index: int) -> tuple:
@@ -42,20 +41,17 @@ def _stuff_palette(num_classes: int) -> np.ndarray:
 def draw_overlay(image_rgb: np.ndarray, pred: Prediction, label_space: LabelSpace, *,
                  mask_alpha: float = 0.5, stuff_alpha: float = 0.3,
                  keypoint_threshold: float = 0.3) -> np.ndarray:
-    """Render instances (masks, boxes, labels, scores, skeletons) and tinted stuff.
+    """
+    Render instances (masks, boxes, labels, scores, skeletons) and tinted stuff.
 
     Each pixel is blended once, with the colour of the best-scoring instance covering
     it, else its stuff class: stuff costs a few whole-image OpenCV passes and each
     instance only its box (~2 ms at 640x480 on one core with a few instances).
 
-    Args:
-        image_rgb: uint8[H, W, 3] RGB, the image the prediction was made on.
-        pred: the prediction (original-image pixels).
-        label_space: names, thing/stuff split and skeletons.
-
-    Returns:
-        uint8[H, W, 3] RGB, a new array.
-
+    :param image_rgb: uint8[H, W, 3] RGB, the image the prediction was made on.
+    :param pred: the prediction (original-image pixels).
+    :param label_space: names, thing/stuff split and skeletons.
+    :return: uint8[H, W, 3] RGB, a new array.
     """
     image = np.ascontiguousarray(image_rgb, dtype=np.uint8)
     out = image.copy()

@@ -23,7 +23,8 @@ import numpy as np
 
 
 class LatestSlot:
-    """A one-item mailbox: ``put`` never waits and replaces an unread item.
+    """
+    A one-item mailbox: ``put`` never waits and replaces an unread item.
 
     The subscription callback puts frames; the inference thread takes them. A frame
     replaced before it was taken is a drop, and ``put`` returns True for it.
@@ -65,7 +66,8 @@ class LatestSlot:
 
 
 class PipelineStats:
-    """Counters and latency/rate figures of the pipeline; thread-safe.
+    """
+    Counters and latency/rate figures of the pipeline; thread-safe.
 
     Invariant once the pipeline is idle: ``frames_in == frames_processed +
     frames_dropped + frames_rejected`` (rejected: refused as bad input or failed).
@@ -106,13 +108,12 @@ class PipelineStats:
             self.last_error = f'{kind}: {message}'
 
     def processed(self, latency_s: float, stages_s: Optional[Dict[str, float]] = None):
-        """Record a processed frame.
+        """
+        Record a processed frame.
 
-        Args:
-            latency_s: seconds from the frame's receipt to its outputs being published.
-            stages_s: seconds spent in named stages of that frame (e.g. ``model``,
-                ``forward``, ``publish``); each is reported as ``<name>_ms_p50``.
-
+        :param latency_s: seconds from the frame's receipt to its outputs being published.
+        :param stages_s: seconds spent in named stages of that frame (e.g. ``model``,
+            ``forward``, ``publish``); each is reported as ``<name>_ms_p50``.
         """
         with self._lock:
             self.frames_processed += 1

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Label space: classes, the thing/stuff split and per-class keypoint schemas.
+"""
+Label space: classes, the thing/stuff split and per-class keypoint schemas.
 
 One ``LabelSpace`` travels everywhere: in the model config, in checkpoints, in the
 dataset JSON and in the node's ``~/model_info`` message.  Conventions:
@@ -90,7 +91,7 @@ class KeypointSchema:
 class ClassInfo:
     """One class of the label space."""
 
-    id: int
+    id: int  # noqa: A003 (COCO's name)
     name: str
     is_thing: bool
     keypoint_schema: Optional[KeypointSchema] = None

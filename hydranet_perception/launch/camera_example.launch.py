@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Example: a USB camera (usb_cam) and hydranet_node in one launch, with RViz.
+"""
+Example: a USB camera (usb_cam) and hydranet_node in one launch, with RViz.
 
 Example: ``ros2 launch hydranet_perception camera_example.launch.py video_device:=/dev/video0``
 (needs ``sudo apt install ros-$ROS_DISTRO-usb-cam``). Any driver works the same way:
@@ -28,14 +29,13 @@ to ``hydranet.launch.py`` (empty = as in its params file).
 import os
 
 from ament_index_python.packages import get_package_share_directory
+from hydranet_perception import launch_args
 from launch import LaunchDescription
 from launch.actions import (DeclareLaunchArgument, IncludeLaunchDescription, OpaqueFunction,
                             SetEnvironmentVariable, UnsetEnvironmentVariable)
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
-
-from hydranet_perception import launch_args
 
 
 def dds_environment(context):

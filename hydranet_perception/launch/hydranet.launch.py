@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Launch hydranet_node next to a camera driver, optionally with RViz.
+"""
+Launch hydranet_node next to a camera driver, optionally with RViz.
 
 Example: ``ros2 launch hydranet_perception hydranet.launch.py
 image:=/camera/image_raw camera_info:=/camera/camera_info device:=cuda:0 rviz:=true``
@@ -27,14 +28,13 @@ import atexit
 import os
 
 from ament_index_python.packages import get_package_share_directory
+from hydranet_perception import launch_args
 from launch import LaunchDescription
 from launch.actions import (DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable,
                             UnsetEnvironmentVariable)
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
-
-from hydranet_perception import launch_args
 
 NOT_SET = 'empty = as in the params file'
 

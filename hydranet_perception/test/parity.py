@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Test helpers: two runtimes' Predictions of one image agree as far as rounding allows.
+"""
+Test helpers: two runtimes' Predictions of one image agree as far as rounding allows.
 
 The runtimes' raw outputs agree within ``ATOL + RTOL * |x|`` (float32 kernels sum in
 different orders; test_onnx checks this on every output). The tolerances of the decoded
@@ -20,26 +21,24 @@ predictions follow from it through the decoding, and detections are matched by c
 box IoU, never row by row (where scores tie, the order of rows is rounding noise).
 """
 
-import numpy as np
-
 from hydranet_perception.postprocess.match import compare_predictions, match_detections
+import numpy as np
 
 ATOL = RTOL = 1e-4
 MAX_STRIDE = 32
 
 
 def decoded_tolerances(raw, scale):
-    """Bound the differences of decoded outputs given raw outputs within ATOL + RTOL * |x|.
+    """
+    Bound the differences of decoded outputs given raw outputs within ATOL + RTOL * |x|.
 
     Sigmoid is 1/4-Lipschitz (scores, keypoint visibility); a box side is
     ``softplus(raw) * stride`` and a keypoint ``anchor + raw * stride`` (softplus is
     1-Lipschitz, strides are at most 32), divided by ``scale`` (input pixels per
     original pixel) on the way back to the original image.
 
-    Args:
-        raw: the raw outputs of one side (Dict[str, Tensor]) for the image.
-        scale: the letterbox scale, input pixels per original pixel.
-
+    :param raw: the raw outputs of one side (Dict[str, Tensor]) for the image.
+    :param scale: the letterbox scale, input pixels per original pixel.
     """
     def bound(name):
         return ATOL + RTOL * float(raw[name].abs().max())
@@ -49,7 +48,8 @@ def decoded_tolerances(raw, scale):
 
 
 def assert_same_predictions(a, b, tol, *, score_thresh):
-    """Assert that Predictions ``a`` and ``b`` of one image agree within ``tol``.
+    """
+    Assert that Predictions ``a`` and ``b`` of one image agree within ``tol``.
 
     A detection may exist on one side only when its score is within rounding of the
     threshold; every other one has a partner of its class at the same place, with the

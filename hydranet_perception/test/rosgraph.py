@@ -20,17 +20,17 @@ import subprocess
 import sysconfig
 import time
 
+from hydranet_perception.ros.demo import stop_process
 import rclpy
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 import yaml
-
-from hydranet_perception.ros.demo import stop_process
 
 NODE_SCRIPT = pathlib.Path(sysconfig.get_path('scripts')) / 'hydranet_node'
 
 
 def start_node(tmp_path, *, params=None, namespace='/test', remaps=None, log_name='node'):
-    """Start hydranet_node (its console script) with a params file and remaps.
+    """
+    Start hydranet_node (its console script) with a params file and remaps.
 
     Returns the Popen; its output goes to ``tmp_path/<log_name>.log``.
     """

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The shipped bag through the real node, recorded, and checked against truth and goldens.
+"""
+The shipped bag through the real node, recorded, and checked against truth and goldens.
 
 Three processes over real DDS: ``hydranet_node`` (console script, shipped weights),
 ``hydranet-bag record`` on the node's outputs and ``hydranet-bag play`` of
@@ -33,12 +34,11 @@ import subprocess
 import sys
 import sysconfig
 
+from hydranet_perception.bag.bag_io import read_bag, read_ground_truth
+from hydranet_perception.masks import decode_rle
 import numpy as np
 import pytest
 import rosgraph
-
-from hydranet_perception.bag.io import read_bag, read_ground_truth
-from hydranet_perception.masks import decode_rle
 
 PKG = pathlib.Path(__file__).resolve().parents[1]
 BAG = PKG / 'data' / 'sample_bag'
@@ -208,7 +208,8 @@ def _pipeline(diag):
 
 
 def _settled(w):
-    """Return a predicate: every frame done, overlay too, two diagnostics messages ago.
+    """
+    Return a predicate: every frame done, overlay too, two diagnostics messages ago.
 
     Done: a diagnostics message accounts for every frame received (in = processed +
     dropped + rejected) and the last overlay has the last instances' stamp.

@@ -22,19 +22,18 @@ import subprocess
 import sys
 
 import cv2
-from mcap.reader import make_reader
-import numpy as np
-import pytest
-import yaml
-
 from hydranet_perception.bag import cli
-from hydranet_perception.bag.io import (bag_info, DEFAULT_START_NS, iter_raw, open_writer,
-                                        read_bag, read_ground_truth, TOPIC_CAMERA_INFO,
-                                        TOPIC_COMPRESSED, TOPIC_IMAGE, write_synthetic_bag)
+from hydranet_perception.bag.bag_io import (bag_info, DEFAULT_START_NS, iter_raw, open_writer,
+                                            read_bag, read_ground_truth, TOPIC_CAMERA_INFO,
+                                            TOPIC_COMPRESSED, TOPIC_IMAGE, write_synthetic_bag)
 from hydranet_perception.bag.typestore import (ensure_types, get_typestore, new_typestore,
                                                UnknownTypeError)
 from hydranet_perception.data.synthetic import generate_sequence
 from hydranet_perception.masks import decode_rle
+from mcap.reader import make_reader
+import numpy as np
+import pytest
+import yaml
 
 PKG = pathlib.Path(__file__).resolve().parents[1]
 SAMPLE_BAG = PKG / 'data' / 'sample_bag'
@@ -83,7 +82,7 @@ def test_info_counts_and_duration(bag):
 
 
 def test_images_read_back_equal_the_generator(bag, scenes):
-    images = [m for m in read_bag(bag, [TOPIC_IMAGE])]
+    images = list(read_bag(bag, [TOPIC_IMAGE]))
     assert len(images) == FRAMES
     for i, (msg, scene) in enumerate(zip(images, scenes)):
         img = msg.message

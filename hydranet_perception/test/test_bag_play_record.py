@@ -13,7 +13,8 @@
 # limitations under the License.
 
 
-"""Play and record over real DDS: ``hydranet-bag play`` and ``record`` in two processes.
+"""
+Play and record over real DDS: ``hydranet-bag play`` and ``record`` in two processes.
 
 The recorder subscribes to topics as they appear; the player waits until they are
 matched, so every message is recorded. Timing is asserted only from below (a player
@@ -27,14 +28,13 @@ import signal
 import subprocess
 import sys
 
+from hydranet_perception.bag.bag_io import (bag_info, open_writer, read_bag, TOPIC_CAMERA_INFO,
+                                            TOPIC_COMPRESSED, TOPIC_IMAGE, write_synthetic_bag)
+from hydranet_perception.bag.typestore import get_typestore
+from hydranet_perception.masks import encode_rle
 import numpy as np
 import pytest
 import yaml
-
-from hydranet_perception.bag.io import (bag_info, open_writer, read_bag, TOPIC_CAMERA_INFO,
-                                        TOPIC_COMPRESSED, TOPIC_IMAGE, write_synthetic_bag)
-from hydranet_perception.bag.typestore import get_typestore
-from hydranet_perception.masks import encode_rle
 
 PKG = pathlib.Path(__file__).resolve().parents[1]
 ALL = [TOPIC_IMAGE, TOPIC_COMPRESSED, TOPIC_CAMERA_INFO]

@@ -15,14 +15,13 @@
 
 """Checkpoints: round trip, and clear refusals of missing/truncated/foreign/mismatched files."""
 
-import numpy as np
-import pytest
-import torch
-
 from hydranet_perception.inference import Predictor
 from hydranet_perception.model import build_model, ModelConfig
 from hydranet_perception.model.checkpoint import CheckpointError, FORMAT, load_checkpoint, \
     load_model, save_checkpoint
+import numpy as np
+import pytest
+import torch
 
 torch.set_num_threads(1)
 CFG = ModelConfig(size='n', input_size=(64, 96))

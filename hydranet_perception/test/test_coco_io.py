@@ -20,17 +20,16 @@ import json
 import os
 
 import cv2
-import numpy as np
-from pycocotools.coco import COCO
-import pytest
-import torch
-
 from hydranet_perception.data.coco import (
     CocoDataset, generate_synthetic_split, label_space_from_categories, rgb_to_ids,
     write_coco_split)
 from hydranet_perception.data.datasets import collate, scene_to_sample, SyntheticDataset
 from hydranet_perception.data.synthetic import generate_scene
 from hydranet_perception.schema import default_label_space, VOID
+import numpy as np
+from pycocotools.coco import COCO
+import pytest
+import torch
 
 H, W = 72, 96
 

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Fuzz the image codec, the part of the node that faces the outside world.
+"""
+Fuzz the image codec, the part of the node that faces the outside world.
 
 Random Image fields (every encoding and unknown ones, sizes, steps, byte order, data
 lengths and containers) and random, mutated and truncated JPEG/PNG bytes with any
@@ -26,12 +27,11 @@ import pathlib
 import tempfile
 
 import cv2
+from hydranet_perception.image_codec import (compressed_to_rgb, ImageError, raw_to_rgb,
+                                             SUPPORTED_ENCODINGS)
 from hypothesis import given, HealthCheck, settings, strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 import numpy as np
-
-from hydranet_perception.image_codec import (compressed_to_rgb, ImageError, raw_to_rgb,
-                                             SUPPORTED_ENCODINGS)
 
 # No example database (database=None below), and hypothesis' own caches (charmaps,
 # constants) go to the temp dir, not to a .hypothesis folder in the checkout.

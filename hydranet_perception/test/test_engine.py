@@ -22,12 +22,6 @@ import shutil
 import subprocess
 import sys
 
-import numpy as np
-import parity
-import pytest
-import torch
-import yaml
-
 from hydranet_perception.data.synthetic import generate_scene
 from hydranet_perception.engine import evaluate, export, train
 from hydranet_perception.engine.config import load_train_config
@@ -38,6 +32,11 @@ from hydranet_perception.model import build_model, load_model_config
 from hydranet_perception.model.checkpoint import load_checkpoint, load_model, save_checkpoint
 from hydranet_perception.model.export import export_onnx
 from hydranet_perception.postprocess.letterbox import letterbox
+import numpy as np
+import parity
+import pytest
+import torch
+import yaml
 
 TINY = {
     'model': {'size': 'n', 'input_size': [64, 96], 'width': 0.125},

@@ -18,11 +18,10 @@ import array
 import warnings
 
 import cv2
-import numpy as np
-import pytest
-
 from hydranet_perception.image_codec import (compressed_to_rgb, ImageError, raw_to_rgb,
                                              rgb_to_raw, SUPPORTED_ENCODINGS)
+import numpy as np
+import pytest
 
 RNG = np.random.default_rng(0)
 RGB = RNG.integers(0, 256, size=(6, 8, 3), dtype=np.uint8)

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The launch files' rules: params file vs arguments, the DDS profile, RViz topics.
+"""
+The launch files' rules: params file vs arguments, the DDS profile, RViz topics.
 
 The rules are plain functions (``hydranet_perception.launch_args``), tested here
 everywhere. The tests marked ``needs launch`` run the installed launch files themselves
@@ -28,10 +29,9 @@ import sys
 import textwrap
 import time
 
+from hydranet_perception import launch_args
 import pytest
 import yaml
-
-from hydranet_perception import launch_args
 
 PKG = pathlib.Path(__file__).resolve().parents[1]
 RVIZ = PKG / 'config' / 'hydranet.rviz'
@@ -166,7 +166,8 @@ def _share():
 
 
 def _walk(launch_file, arguments):
-    """Visit a launch file as ros2 launch does, recording processes instead of starting them.
+    """
+    Visit a launch file as ros2 launch does, recording processes instead of starting them.
 
     Returns ``[(action, {profile variable: value at its start})]`` in start order, and
     the launch context. Environment actions change ``os.environ`` (as in ros2 launch).

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""launch_testing: hydranet.launch.py + ``ros2 bag play`` of the sample bag.
+"""
+launch_testing: hydranet.launch.py + ``ros2 bag play`` of the sample bag.
 
 For ROS 2 installs (``colcon test``). Skips here: launch, launch_testing and ros2 bag
 cannot be installed without ROS; test_bag_integration.py runs the same check with the

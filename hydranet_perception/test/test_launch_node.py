@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""launch_testing: hydranet.launch.py brings the node up and it answers a frame.
+"""
+launch_testing: hydranet.launch.py brings the node up and it answers a frame.
 
 Runs under ``colcon test`` on a ROS 2 install. Here (no ``launch`` or
 ``launch_testing`` on PyPI or Debian 12) it skips; test_node.py covers the same

@@ -17,16 +17,15 @@
 
 import math
 
-import pytest
-import torch
-import torch.nn.functional as F
-
 from hydranet_perception.losses import assign, Assignment, build_balancer, compute_losses, \
     detection_loss, keypoint_loss, keypoint_tables, mask_loss, semantic_loss, \
     thing_channels, UncertaintyWeighting
 from hydranet_perception.model import ModelConfig
 from hydranet_perception.postprocess.decode import anchors_for, decode_boxes
 from hydranet_perception.schema import default_label_space, VOID
+import pytest
+import torch
+import torch.nn.functional as F
 
 torch.set_num_threads(1)
 LS = default_label_space()

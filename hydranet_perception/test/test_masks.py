@@ -14,12 +14,11 @@
 
 """Mask run-length encoding: lossless round trips and agreement with pycocotools."""
 
+from hydranet_perception.masks import (decode_rle, encode_rle, MaskFormatError, rle_area,
+                                       rle_bbox, to_coco_rle)
 import numpy as np
 from pycocotools import mask as coco_mask
 import pytest
-
-from hydranet_perception.masks import (decode_rle, encode_rle, MaskFormatError, rle_area,
-                                       rle_bbox, to_coco_rle)
 
 
 def _hand_made():

@@ -14,12 +14,11 @@
 
 """Detections of two predictions matched by class and IoU, on hand-made boxes with ties."""
 
-import numpy as np
-import pytest
-
 from hydranet_perception.postprocess.match import box_iou, compare_predictions, \
     match_detections
 from hydranet_perception.prediction import Prediction
+import numpy as np
+import pytest
 
 BOXES = np.array([[0, 0, 10, 10], [20, 0, 30, 10], [0, 20, 10, 30], [40, 40, 60, 60]],
                  np.float32)

@@ -18,14 +18,13 @@ import os
 import subprocess
 import sys
 
-import numpy as np
-from std_msgs.msg import Header
-
 from hydranet_perception.prediction import Prediction, Segment
 from hydranet_perception.ros.messages import (decode_instances, instance_array_msg,
                                               label_space_from_model_info, model_info_msg,
                                               panoptic_info_msg)
 from hydranet_perception.schema import default_label_space
+import numpy as np
+from std_msgs.msg import Header
 
 LS = default_label_space()
 

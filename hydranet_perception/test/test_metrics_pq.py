@@ -14,12 +14,11 @@
 
 """PQ / SQ / RQ on hand-made panoptic maps with hand-computed answers."""
 
-import numpy as np
-import pytest
-
 from hydranet_perception.engine.metrics_pq import PQAccumulator
 from hydranet_perception.prediction import Segment
 from hydranet_perception.schema import default_label_space
+import numpy as np
+import pytest
 
 FLOOR, WALL, PERSON, BOX = 0, 1, 3, 5
 THINGS = (3, 4, 5)
@@ -30,7 +29,7 @@ def _acc():
 
 
 def _row(*runs):
-    """A 1 x N id map from (id, length) runs."""
+    """Build a 1 x N id map from (id, length) runs."""
     return np.concatenate([np.full(n, i, np.int32) for i, n in runs])[None]
 
 

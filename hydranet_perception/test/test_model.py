@@ -15,11 +15,10 @@
 
 """HydraNet: keys and shapes per task subset, sizes n and s, train and eval mode."""
 
-import pytest
-import torch
-
 from hydranet_perception.model import build_model, load_model_config, ModelConfig
 from hydranet_perception.schema import default_label_space
+import pytest
+import torch
 
 torch.set_num_threads(1)
 H, W = 64, 96
@@ -63,7 +62,7 @@ def test_keys_and_shapes(model, tasks, train):
 
 
 def test_unrequested_heads_are_not_executed(model):
-    calls = {name: 0 for name in model.heads}
+    calls = dict.fromkeys(model.heads, 0)
     hooks = [head.register_forward_hook(
         lambda *_, n=name: calls.__setitem__(n, calls[n] + 1))
         for name, head in model.heads.items()]

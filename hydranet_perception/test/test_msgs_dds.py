@@ -19,14 +19,13 @@ import subprocess
 import sys
 
 from builtin_interfaces.msg import Time
+from hydranet_perception.masks import encode_rle
 from hydranet_perception_msgs.msg import (Instance, InstanceArray, Keypoint, KeypointSchema,
                                           ModelInfo, PanopticInfo, PanopticSegment)
 import numpy as np
 import pytest
 from rclpy.serialization import deserialize_message, serialize_message
 from std_msgs.msg import Header
-
-from hydranet_perception.masks import encode_rle
 
 PEER = str(pathlib.Path(__file__).parent / 'peers' / 'dds_peer.py')
 

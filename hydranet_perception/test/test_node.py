@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""hydranet_node in its own process, started as a user starts it, over real DDS.
+"""
+hydranet_node in its own process, started as a user starts it, over real DDS.
 
 The node runs from its console script with a params file and remaps; this test
 publishes generated frames in several encodings and as CompressedImage, and checks
@@ -22,6 +23,9 @@ every output topic, the bad-input counters, parameters and the enable service.
 from builtin_interfaces.msg import Time
 import cv2
 from diagnostic_msgs.msg import DiagnosticArray
+from hydranet_perception.data.synthetic import generate_scene
+from hydranet_perception.engine.runtimes import backend_problem, resolve_backend
+from hydranet_perception.ros.messages import decode_instances
 from hydranet_perception_msgs.msg import InstanceArray, ModelInfo, PanopticInfo
 import numpy as np
 import pytest
@@ -33,10 +37,6 @@ import rosgraph
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 from std_srvs.srv import SetBool
-
-from hydranet_perception.data.synthetic import generate_scene
-from hydranet_perception.engine.runtimes import backend_problem, resolve_backend
-from hydranet_perception.ros.messages import decode_instances
 
 NS = '/test/hydranet'
 H, W = 240, 320

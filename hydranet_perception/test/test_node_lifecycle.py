@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""A lifecycle manager cycling hydranet_node, over its real lifecycle services.
+"""
+A lifecycle manager cycling hydranet_node, over its real lifecycle services.
 
 As nav2's lifecycle manager does on a robot: deactivate/activate many times, and
 cleanup/configure. After every cycle the node must answer a frame, its publishers and
@@ -23,6 +24,7 @@ memory must not grow.
 import pathlib
 
 from builtin_interfaces.msg import Time
+from hydranet_perception.data.synthetic import generate_scene
 from hydranet_perception_msgs.msg import InstanceArray
 from lifecycle_msgs.msg import State, Transition
 from lifecycle_msgs.srv import ChangeState, GetState
@@ -32,8 +34,6 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 import rosgraph
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
-
-from hydranet_perception.data.synthetic import generate_scene
 
 NS, NAME = '/lc', 'hydranet'
 FRAME = generate_scene(11, height=240, width=320).image

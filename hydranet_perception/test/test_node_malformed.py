@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""No camera message may kill hydranet_node: hundreds of malformed ones over real DDS.
+"""
+No camera message may kill hydranet_node: hundreds of malformed ones over real DDS.
 
 Two node processes, one per image transport (raw and compressed), started as a user
 starts them. Each gets every kind of broken message this project has met or can
@@ -33,6 +34,7 @@ publisher, so none is lost and the counts are exact; the test waits for the coun
 from builtin_interfaces.msg import Time
 import cv2
 from diagnostic_msgs.msg import DiagnosticArray
+from hydranet_perception.data.synthetic import generate_scene
 from hydranet_perception_msgs.msg import InstanceArray
 import numpy as np
 import pytest
@@ -40,8 +42,6 @@ from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 import rosgraph
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
-
-from hydranet_perception.data.synthetic import generate_scene
 
 RAW_TOPIC = '/fuzzcam/image_raw'
 COMPRESSED_TOPIC = '/fuzzcam/image_raw/compressed'

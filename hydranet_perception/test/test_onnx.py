@@ -13,18 +13,14 @@
 # limitations under the License.
 
 
-"""ONNX export of the raw forward: onnxruntime matches PyTorch.
+"""
+ONNX export of the raw forward: onnxruntime matches PyTorch.
 
 Tolerance: 1e-4 absolute plus 1e-4 relative on every raw output (float32 kernels
 differ in summation order; observed differences are around 1e-6). The tolerances of
 decoded predictions follow from it through the decoding (see ``parity``), and
 detections are matched by class and box IoU, never row by row.
 """
-
-import numpy as np
-import parity
-import pytest
-import torch
 
 from hydranet_perception.data.synthetic import generate_scene
 from hydranet_perception.engine.runtimes import SHIPPED_WEIGHTS
@@ -33,6 +29,10 @@ from hydranet_perception.model import build_model, ModelConfig
 from hydranet_perception.model.checkpoint import load_model
 from hydranet_perception.model.export import export_onnx, read_metadata
 from hydranet_perception.postprocess.letterbox import letterbox
+import numpy as np
+import parity
+import pytest
+import torch
 
 ort = pytest.importorskip('onnxruntime')
 torch.set_num_threads(1)
@@ -94,7 +94,8 @@ def test_decoded_graph(model, tmp_path):
 
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory):
-    """Return the shipped weights and their ONNX export at the weights' input size.
+    """
+    Return the shipped weights and their ONNX export at the weights' input size.
 
     A random network's scores all sit near the prior (0.01) and tie to 1e-4, so which
     boxes survive NMS and ``max_det``, and in what order, is rounding noise. The trained

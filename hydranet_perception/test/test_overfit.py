@@ -13,7 +13,8 @@
 # limitations under the License.
 
 
-"""A tiny HydraNet overfits two hand-drawn images: every head learns (about 40 s on 2 cores).
+"""
+A tiny HydraNet overfits two hand-drawn images: every head learns (about 40 s on 2 cores).
 
 Two 128 x 160 images with simple shapes over wall/floor stuff: a person (ellipse, 17
 keypoints), an instrument (slanted bar, 4 keypoints) and boxes (rectangles, no
@@ -37,14 +38,13 @@ object found with its class, masks that overlap well), with wide margins:
 and 1 with ``ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2``.)
 """
 
-import numpy as np
-import torch
-
 from hydranet_perception.losses import build_balancer, compute_losses
 from hydranet_perception.model import build_model, ModelConfig
 from hydranet_perception.postprocess import letterbox_info, postprocess
 from hydranet_perception.postprocess.decode import decode_keypoints
 from hydranet_perception.schema import default_label_space
+import numpy as np
+import torch
 
 H, W = 128, 160
 LS = default_label_space()
@@ -97,7 +97,8 @@ def make_scene(objects):
 
 
 def keypoint_quality(outputs, targets):
-    """Return (mean error in pixels, OKS) of each object with keypoints, in order.
+    """
+    Return (mean error in pixels, OKS) of each object with keypoints, in order.
 
     The keypoints are those of the anchor inside the object's box that scores highest
     for the object's class: what a detection of the object would report, defined for an

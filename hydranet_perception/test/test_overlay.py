@@ -14,11 +14,10 @@
 
 """Overlay rendering: masks in distinct colours, stuff tinted, input untouched."""
 
-import numpy as np
-
 from hydranet_perception.overlay import colorize_panoptic, draw_overlay, instance_color
 from hydranet_perception.prediction import Prediction
 from hydranet_perception.schema import default_label_space
+import numpy as np
 
 LS = default_label_space()
 

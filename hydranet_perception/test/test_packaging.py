@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The package as users meet it: installed into the venv, built by colcon, declared.
+"""
+The package as users meet it: installed into the venv, built by colcon, declared.
 
 Declared: the dependencies as a ROS 2 install gets them, rosdep keys in package.xml and
 pip packages in requirements/ros.txt.
@@ -124,7 +125,7 @@ ROSDEP_MODULES = {
         'rclpy', 'std_msgs', 'sensor_msgs', 'diagnostic_msgs', 'std_srvs', 'lifecycle_msgs',
         'rcl_interfaces', 'builtin_interfaces', 'rosgraph_msgs', 'ament_index_python',
         'launch', 'launch_ros', 'launch_testing', 'launch_testing_ros',
-        'hydranet_perception_msgs')},
+        'ament_copyright', 'ament_flake8', 'ament_pep257', 'hydranet_perception_msgs')},
 }
 PIP_MODULES = {
     'torch': 'torch', 'torchvision': 'torchvision', 'cv2': 'opencv-python-headless',

@@ -16,10 +16,9 @@
 
 import pathlib
 
+from hydranet_perception.ros import params
 from rcl_interfaces.msg import ParameterType
 import yaml
-
-from hydranet_perception.ros import params
 
 CLASSES = ('floor', 'person', 'instrument')
 

@@ -17,10 +17,6 @@
 
 import math
 
-import numpy as np
-import pytest
-import torch
-
 from hydranet_perception.data.transforms import letterbox_params
 from hydranet_perception.postprocess import anchors_for, boxes_to_input, boxes_to_original, \
     decode_boxes, keypoints_to_input, keypoints_to_original, labels_to_size, letterbox, \
@@ -28,6 +24,9 @@ from hydranet_perception.postprocess import anchors_for, boxes_to_input, boxes_t
     postprocess, select_candidates, warp_to_original, working_info
 from hydranet_perception.postprocess.pipeline import argmax_planes
 from hydranet_perception.schema import default_label_space
+import numpy as np
+import pytest
+import torch
 
 torch.set_num_threads(1)
 LS = default_label_space()
@@ -272,7 +271,7 @@ def test_panoptic_fusion_windows_from_boxes_equal_full_scan():
     sem = rng.integers(0, 6, size=(h, w)).astype(np.uint8)
     sem[:3] = 255
     args = (sem, masks, rng.random(n), rng.integers(3, 6, n))
-    kw = dict(stuff_ids=LS.stuff_ids, min_stuff_area=5)
+    kw = {'stuff_ids': LS.stuff_ids, 'min_stuff_area': 5}
     pan_a, seg_a, ids_a = panoptic_fusion(*args, boxes=boxes, **kw)
     pan_b, seg_b, ids_b = panoptic_fusion(*args, **kw)
     np.testing.assert_array_equal(pan_a, pan_b)

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The node's modules import on Humble's rclpy layout as well as on Jazzy's.
+"""
+The node's modules import on Humble's rclpy layout as well as on Jazzy's.
 
 Humble has no ``rclpy.event_handler``: the QoS event callbacks live in
 ``rclpy.qos_event`` there. Here (Jazzy) that layout is reproduced by hiding

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Images of any size >= 1x1 give a well-formed Prediction (1x1 used to fail in fusion).
+"""
+Images of any size >= 1x1 give a well-formed Prediction (1x1 used to fail in fusion).
 
 OpenCV's Python binding reads a 1x1 array as a scalar in its arithmetic functions, so a
 1x1 image failed in panoptic fusion (``compare``) and its semantic argmax came back as a
@@ -23,14 +24,13 @@ and consistency (panoptic ids against segments, boxes inside the image).
 
 import pathlib
 
-import numpy as np
-import pytest
-
 from hydranet_perception.inference import Predictor
 from hydranet_perception.model.checkpoint import load_model
 from hydranet_perception.overlay import draw_overlay
 from hydranet_perception.postprocess.panoptic import panoptic_fusion
 from hydranet_perception.postprocess.pipeline import argmax_planes
+import numpy as np
+import pytest
 
 WEIGHTS = pathlib.Path(__file__).resolve().parents[1] / 'hydranet_perception' / 'weights' / \
     'hydranet_n.pt'

@@ -14,14 +14,13 @@
 
 """Joint geometric transforms keep boxes, masks, semantic maps and keypoints together."""
 
-import numpy as np
-import pytest
-import torch
-
 from hydranet_perception.data.datasets import make_target, SyntheticDataset
 from hydranet_perception.data.transforms import (
     Compose, Letterbox, letterbox_params, RandomHorizontalFlip, train_transforms)
 from hydranet_perception.schema import default_label_space, VOID
+import numpy as np
+import pytest
+import torch
 
 LS = default_label_space()
 PERSON, INSTRUMENT, BOX = (LS.by_name(n).id for n in ('person', 'instrument', 'box'))

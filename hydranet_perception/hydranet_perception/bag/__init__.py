@@ -13,7 +13,8 @@
 # limitations under the License.
 
 
-"""Recorded-bag tooling: synthetic camera bags, reading, info, play and record.
+"""
+Recorded-bag tooling: synthetic camera bags, reading, info, play and record.
 
 * ``io`` (no ROS): ``write_synthetic_bag``, ``read_bag``, ``iter_raw``, ``bag_info``,
   ``format_info``, ``read_ground_truth``, ``open_writer``;
@@ -25,10 +26,10 @@ Bags are rosbag2 folders as ``ros2 bag record -s mcap`` writes them (metadata ve
 so ``ros2 bag info|play`` read what these tools write, and the other way round.
 """
 
-from hydranet_perception.bag.io import (
-    bag_info, BagMessage, format_info, GT_FILE, iter_raw, open_writer, RawMessage,
-    read_bag, read_ground_truth, TOPIC_CAMERA_INFO, TOPIC_COMPRESSED, TOPIC_IMAGE,
-    write_synthetic_bag)
+from hydranet_perception.bag.bag_io import (bag_info, BagMessage, format_info, GT_FILE, iter_raw,
+                                            open_writer, RawMessage, read_bag, read_ground_truth,
+                                            TOPIC_CAMERA_INFO, TOPIC_COMPRESSED, TOPIC_IMAGE,
+                                            write_synthetic_bag)
 from hydranet_perception.bag.typestore import ensure_types, get_typestore
 
 __all__ = ['BagMessage', 'GT_FILE', 'RawMessage', 'TOPIC_CAMERA_INFO', 'TOPIC_COMPRESSED',

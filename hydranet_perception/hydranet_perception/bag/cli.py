@@ -13,7 +13,8 @@
 # limitations under the License.
 
 
-"""The ``hydranet-bag`` command: write, info, play and record ROS 2 bags without rosbag2.
+"""
+The ``hydranet-bag`` command: write, info, play and record ROS 2 bags without rosbag2.
 
 ::
 
@@ -34,8 +35,8 @@ import json
 import sys
 from typing import List, Optional
 
-from hydranet_perception.bag.io import (bag_info, DEFAULT_START_NS, format_info,
-                                        write_synthetic_bag)
+from hydranet_perception.bag.bag_io import (bag_info, DEFAULT_START_NS, format_info,
+                                            write_synthetic_bag)
 
 
 def _size(text: str):
@@ -57,7 +58,7 @@ def _remap(text: str):
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='hydranet-bag', description=__doc__.split('\n')[0])
+    p = argparse.ArgumentParser(prog='hydranet-bag', description=__doc__.strip().splitlines()[0])
     sub = p.add_subparsers(dest='command', required=True)
 
     w = sub.add_parser('write', help='write a synthetic camera bag with ground truth')

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Message types for bags without ROS: a rosbags typestore that knows our messages.
+"""
+Message types for bags without ROS: a rosbags typestore that knows our messages.
 
 The typestore starts from rosbags' built-in ROS 2 Jazzy types (std_msgs, sensor_msgs,
 rosgraph_msgs, ...) and learns any other type, ``hydranet_perception_msgs`` included,
@@ -59,11 +60,10 @@ def msg_search_dirs(extra: Sequence[pathlib.Path] = ()) -> List[pathlib.Path]:
 
 
 def find_msg_file(typename: str, search_dirs: Sequence[pathlib.Path] = ()) -> pathlib.Path:
-    """Return the ``.msg`` file that defines ``typename`` (``pkg/msg/Name``).
+    """
+    Return the ``.msg`` file that defines ``typename`` (``pkg/msg/Name``).
 
-    Raises:
-        UnknownTypeError: when no search folder has it.
-
+    :raises UnknownTypeError: when no search folder has it.
     """
     parts = typename.split('/')
     if len(parts) != 3 or parts[1] != 'msg':
@@ -91,14 +91,11 @@ def _nested_names(desc) -> Iterable[str]:
 
 def ensure_types(typestore: Typestore, typenames: Iterable[str],
                  search_dirs: Sequence[pathlib.Path] = ()) -> List[str]:
-    """Register ``typenames`` and their dependencies that ``typestore`` lacks.
+    """
+    Register ``typenames`` and their dependencies that ``typestore`` lacks.
 
-    Returns:
-        the names newly registered (empty when all were known).
-
-    Raises:
-        UnknownTypeError: when a definition cannot be found.
-
+    :return: the names newly registered (empty when all were known).
+    :raises UnknownTypeError: when a definition cannot be found.
     """
     pending = [t for t in typenames if t not in typestore.fielddefs]
     found = {}

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Data: synthetic scenes, COCO-format reading and writing, training transforms.
+"""
+Data: synthetic scenes, COCO-format reading and writing, training transforms.
 
 * ``synthetic``: ``generate_scene``, ``generate_sequence`` (numpy + OpenCV only);
 * ``coco``: ``write_coco_split``, ``generate_synthetic_split``, ``CocoDataset``;

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""COCO instances (RLE masks, keypoints per category) and COCO panoptic, out and in.
+"""
+COCO instances (RLE masks, keypoints per category) and COCO panoptic, out and in.
 
 A split written by ``write_coco_split`` looks like::
 
@@ -32,15 +33,14 @@ import os
 from typing import Dict, Iterable, List, Optional, Tuple
 
 import cv2
-import numpy as np
-from pycocotools import mask as mask_utils
-from torch.utils.data import Dataset
-
 from hydranet_perception.data.datasets import (
     collate, image_to_tensor, make_target, Sample, SyntheticDataset, Transform)
 from hydranet_perception.data.synthetic import generate_scene, Scene
 from hydranet_perception.schema import (
     ClassInfo, default_label_space, KeypointSchema, LabelSpace, VOID)
+import numpy as np
+from pycocotools import mask as mask_utils
+from torch.utils.data import Dataset
 
 __all__ = ['CocoDataset', 'SyntheticDataset', 'collate', 'categories_from_label_space',
            'label_space_from_categories', 'write_coco_split', 'generate_synthetic_split',
@@ -75,7 +75,8 @@ def categories_from_label_space(label_space: LabelSpace) -> List[dict]:
 
 
 def label_space_from_categories(categories: Iterable[dict]) -> Tuple[LabelSpace, Dict[int, int]]:
-    """Build a label space from COCO categories, ordered by category id.
+    """
+    Build a label space from COCO categories, ordered by category id.
 
     Returns the label space and the map category id -> global class id.  A category
     without ``isthing`` counts as a thing (as in COCO instance files).
@@ -113,7 +114,8 @@ def _extent(mask: np.ndarray) -> List[float]:
 def write_coco_split(out_dir: str, scenes: Iterable[Scene], label_space: LabelSpace, *,
                      image_format: str = 'png', jpeg_quality: int = 95,
                      first_image_id: int = 1) -> Dict[str, str]:
-    """Write scenes as a COCO split (layout in the module docstring), streaming.
+    """
+    Write scenes as a COCO split (layout in the module docstring), streaming.
 
     Returns the paths: ``image_dir``, ``instances_json``, ``panoptic_json``,
     ``panoptic_dir``.
@@ -161,7 +163,8 @@ def write_coco_split(out_dir: str, scenes: Iterable[Scene], label_space: LabelSp
 def generate_synthetic_split(out_dir: str, *, seed: int, num_images: int, height: int = 480,
                              width: int = 640, label_space: Optional[LabelSpace] = None,
                              image_format: str = 'png', **options) -> Dict[str, str]:
-    """Generate ``num_images`` scenes ``generate_scene((seed, i))`` and write them.
+    """
+    Generate ``num_images`` scenes ``generate_scene((seed, i))`` and write them.
 
     ``options`` go to ``generate_scene``.  Returns the paths of ``write_coco_split``.
     """
@@ -182,7 +185,8 @@ def _decode_segmentation(seg, h: int, w: int) -> np.ndarray:
 
 
 class CocoDataset(Dataset):
-    """A COCO instances file (+ optional COCO panoptic) as ``(image, target)`` samples.
+    """
+    A COCO instances file (+ optional COCO panoptic) as ``(image, target)`` samples.
 
     Works on files written by ``write_coco_split`` and on users' own COCO data.  The
     target is described in ``hydranet_perception.data.datasets``.  Crowd annotations and
@@ -190,13 +194,12 @@ class CocoDataset(Dataset):
     annotations the semantic map holds the thing masks (and stuff annotations, if the
     instances file has any) and is void elsewhere.
 
-    Args:
-        instances_json: path of the COCO instances file.
-        image_dir: folder of the images (``file_name`` is relative to it).
-        panoptic_json, panoptic_dir: optional COCO panoptic file and PNG folder.
-        label_space: classes to map categories to, by name; by default built from the
-            categories (instances and panoptic files) with ``label_space_from_categories``.
-        transforms: callable ``(image, target) -> (image, target)``.
+    :param instances_json: path of the COCO instances file.
+    :param image_dir: folder of the images (``file_name`` is relative to it).
+    :param panoptic_json, panoptic_dir: optional COCO panoptic file and PNG folder.
+    :param label_space: classes to map categories to, by name; by default built from the
+        categories (instances and panoptic files) with ``label_space_from_categories``.
+    :param transforms: callable ``(image, target) -> (image, target)``.
     """
 
     def __init__(self, instances_json: str, image_dir: str, *,
@@ -247,7 +250,8 @@ class CocoDataset(Dataset):
         return img
 
     def load_panoptic(self, index: int) -> Optional[Tuple[np.ndarray, Dict[int, int]]]:
-        """Return (ids int32[H, W], {segment id: global class id}), or None without one.
+        """
+        Return (ids int32[H, W], {segment id: global class id}), or None without one.
 
         Crowd segments and segments of unknown categories are left out of the dict.
         """

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The training sample format, the on-the-fly synthetic data set and batch collation.
+"""
+The training sample format, the on-the-fly synthetic data set and batch collation.
 
 A sample is ``(image, target)``:
 
@@ -32,12 +33,11 @@ Transforms (``hydranet_perception.data.transforms``) may add ``target['letterbox
 
 from typing import Callable, Dict, List, Optional, Tuple
 
+from hydranet_perception.data.synthetic import generate_scene, Scene
+from hydranet_perception.schema import default_label_space, LabelSpace, VOID
 import numpy as np
 import torch
 from torch.utils.data import Dataset
-
-from hydranet_perception.data.synthetic import generate_scene, Scene
-from hydranet_perception.schema import default_label_space, LabelSpace, VOID
 
 Sample = Tuple[torch.Tensor, Dict[str, torch.Tensor]]
 Transform = Callable[[torch.Tensor, Dict[str, torch.Tensor]], Sample]
@@ -65,7 +65,8 @@ def make_target(*, boxes: np.ndarray, labels: np.ndarray, masks: np.ndarray,
 
 def scene_to_sample(scene: Scene, *, image_id: int = 0,
                     label_space: Optional[LabelSpace] = None) -> Sample:
-    """Convert a synthetic ``Scene`` to ``(image, target)``.
+    """
+    Convert a synthetic ``Scene`` to ``(image, target)``.
 
     Keypoints are packed into K = ``label_space.max_keypoints`` slots (the scene's
     label space by default).
@@ -86,7 +87,8 @@ def scene_to_sample(scene: Scene, *, image_id: int = 0,
 
 
 class SyntheticDataset(Dataset):
-    """Synthetic scenes generated on the fly: item ``i`` is ``generate_scene((seed, i))``.
+    """
+    Synthetic scenes generated on the fly: item ``i`` is ``generate_scene((seed, i))``.
 
     Deterministic: an index always gives the same sample before transforms, in any
     worker process.  Returns ``(image, target)`` as described in the module docstring.
@@ -120,7 +122,8 @@ class SyntheticDataset(Dataset):
 
 
 def collate(batch: List[Sample]) -> Tuple[torch.Tensor, List[dict]]:
-    """Stack a list of samples into images float32[B, 3, H, W] and a list of targets.
+    """
+    Stack a list of samples into images float32[B, 3, H, W] and a list of targets.
 
     Images of different sizes are padded at the bottom/right to the largest size
     (pixels 0, masks 0, semantic void), which leaves boxes and keypoints unchanged.

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Articulated synthetic things: a person figure, a surgical instrument and a box.
+"""
+Articulated synthetic things: a person figure, a surgical instrument and a box.
 
 Each thing is a parameter vector that moves smoothly in time,
 ``params(t) = base + amp * sin(omega * t + phase)``; a still scene is ``t = 0`` (the
@@ -276,7 +277,8 @@ _KINDS: Dict[str, Tuple[Callable, Callable]] = {
 
 def sample_thing(rng: np.random.Generator, kind: str, height: int, width: int, *,
                  scale: float = 1.0) -> Thing:
-    """Sample a thing of ``kind`` (a key of ``KIND_KEYPOINTS``) for an image of this size.
+    """
+    Sample a thing of ``kind`` (a key of ``KIND_KEYPOINTS``) for an image of this size.
 
     ``scale`` multiplies the nominal size (person: 55% of the image height, instrument:
     45% of the shorter side, box: 20% of the shorter side).
@@ -289,7 +291,8 @@ def sample_thing(rng: np.random.Generator, kind: str, height: int, width: int, *
 
 def draw_thing(thing: Thing, t: float, img: np.ndarray, idmap: np.ndarray,
                value: int) -> np.ndarray:
-    """Paint ``thing`` at time ``t`` on img uint8[H, W, 3] and idmap uint8[H, W] (=value).
+    """
+    Paint ``thing`` at time ``t`` on img uint8[H, W, 3] and idmap uint8[H, W] (=value).
 
     Returns the keypoints float32[K, 2] (x, y) of the thing, K = KIND_KEYPOINTS[kind].
     """
@@ -300,7 +303,8 @@ def draw_thing(thing: Thing, t: float, img: np.ndarray, idmap: np.ndarray,
 
 
 def _cover_keypoints(kp: np.ndarray, img: np.ndarray, idmap: np.ndarray, value: int) -> None:
-    """Make each keypoint's pixel part of the thing when the rasteriser just missed it.
+    """
+    Make each keypoint's pixel part of the thing when the rasteriser just missed it.
 
     Small discs and thin lines can leave a joint's own pixel out of the silhouette by one
     pixel; such a pixel (with a neighbour of the thing) joins it, in the neighbour's

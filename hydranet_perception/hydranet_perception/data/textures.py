@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Procedural textures, the stuff layout and photometric effects of synthetic scenes.
+"""
+Procedural textures, the stuff layout and photometric effects of synthetic scenes.
 
 Everything draws its randomness from a ``numpy.random.Generator`` passed in, so a
 scene is a pure function of its seed.  Work is done with OpenCV and whole-array numpy
@@ -23,9 +24,8 @@ import functools
 from typing import Dict, Optional, Tuple
 
 import cv2
-import numpy as np
-
 from hydranet_perception.schema import VOID
+import numpy as np
 
 _NOISE_BANK = 1024  # side of the cached sensor-noise bank
 _NOISE_UNIT = 16.0  # the bank stores N(0, 1) * _NOISE_UNIT as int16
@@ -59,7 +59,8 @@ def _random_color(rng: np.random.Generator, lo: int, hi: int) -> np.ndarray:
 def texture(rng: np.random.Generator, kind: str, height: int, width: int, *,
             origin: Tuple[int, int] = (0, 0), horizon: Optional[float] = None,
             palette: Tuple[int, int] = (40, 230)) -> np.ndarray:
-    """Return a procedural texture uint8[height, width, 3] (RGB).
+    """
+    Return a procedural texture uint8[height, width, 3] (RGB).
 
     ``kind`` is one of ``noise``, ``stripes``, ``checker``, ``tiles`` (a checker floor in
     perspective below ``horizon``, a row in full-image coordinates) or ``planks``.
@@ -115,7 +116,8 @@ STUFF_LOOKS: Dict[str, Tuple[Tuple[str, ...], Tuple[int, int]]] = {
 
 def stuff_layout(rng: np.random.Generator, height: int, width: int,
                  ids: Dict[str, int], *, void_prob: float) -> Tuple[np.ndarray, float]:
-    """Return the stuff class map uint8[H, W] (``VOID`` where none) and the horizon row.
+    """
+    Return the stuff class map uint8[H, W] (``VOID`` where none) and the horizon row.
 
     ``ids`` maps the stuff names ``floor``, ``wall`` and ``table`` to global class ids;
     a missing name leaves its region void.
@@ -161,7 +163,8 @@ def _fill(canvas: np.ndarray, poly: np.ndarray, value) -> None:
 
 def render_background(rng: np.random.Generator, sem: np.ndarray, horizon: float,
                       names: Dict[int, str]) -> np.ndarray:
-    """Paint each stuff region of ``sem`` with its class's texture; void gets clutter.
+    """
+    Paint each stuff region of ``sem`` with its class's texture; void gets clutter.
 
     Returns uint8[H, W, 3] RGB.  ``names`` maps the global ids in ``sem`` to stuff names.
     """
@@ -190,7 +193,8 @@ def _noise_bank() -> np.ndarray:
 def photometric(rng: np.random.Generator, img: np.ndarray, *, noise_rng: np.random.Generator,
                 noise_std: Tuple[float, float], blur_sigma: Tuple[float, float],
                 gamma: Tuple[float, float], lighting: float) -> np.ndarray:
-    """Apply lighting, gamma/contrast, blur and Gaussian sensor noise; uint8 in and out.
+    """
+    Apply lighting, gamma/contrast, blur and Gaussian sensor noise; uint8 in and out.
 
     ``lighting`` is the strength of a smooth multiplicative illumination field;
     ``noise_std`` and ``blur_sigma`` are ranges in 8-bit units and pixels.  ``rng``

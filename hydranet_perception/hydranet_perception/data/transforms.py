@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Joint transforms of ``(image, target)`` samples built on torchvision.transforms.v2.
+"""
+Joint transforms of ``(image, target)`` samples built on torchvision.transforms.v2.
 
 The sample format is described in ``hydranet_perception.data.datasets``.  Geometry goes
 through the v2 kernels on ``tv_tensors`` (``Image``, ``BoundingBoxes``, ``Mask``,
@@ -32,13 +33,12 @@ every ``v = 0`` keypoint, coordinates ``0, 0``.
 
 from typing import Dict, Optional, Sequence, Tuple
 
+from hydranet_perception.schema import LabelSpace, VOID
 import torch
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 from torchvision.transforms.v2 import InterpolationMode
-
-from hydranet_perception.schema import LabelSpace, VOID
 
 Target = Dict[str, torch.Tensor]
 
@@ -69,7 +69,8 @@ class Compose:
 
 def letterbox_params(src_hw: Tuple[int, int], dst_hw: Tuple[int, int], *,
                      scale: float = 1.0) -> Tuple[Tuple[int, int], Tuple[int, int]]:
-    """Return the resized size (h, w) and centred offset (oy, ox) of a letterbox.
+    """
+    Return the resized size (h, w) and centred offset (oy, ox) of a letterbox.
 
     The image is scaled by ``scale * min(H / h, W / w)`` (aspect ratio kept), rounded to
     whole pixels, and placed centred; a negative offset means a crop.
@@ -81,16 +82,16 @@ def letterbox_params(src_hw: Tuple[int, int], dst_hw: Tuple[int, int], *,
 
 
 class Letterbox:
-    """Resize keeping the aspect ratio, then pad (or crop) to the network size.
+    """
+    Resize keeping the aspect ratio, then pad (or crop) to the network size.
 
-    Args:
-        size: (H, W) of the output, both multiples of ``stride``.
-        scale_range: random zoom relative to the fitting scale (scale jitter); with
-            (1, 1) the image fits exactly and sits centred, otherwise the placement is
-            random (a zoom > 1 crops a random window).
-        fill: image padding value in [0, 1].
-        min_box_size: instances whose box gets narrower or lower than this (pixels), or
-            whose mask becomes empty, are dropped.
+    :param size: (H, W) of the output, both multiples of ``stride``.
+    :param scale_range: random zoom relative to the fitting scale (scale jitter); with
+        (1, 1) the image fits exactly and sits centred, otherwise the placement is
+        random (a zoom > 1 crops a random window).
+    :param fill: image padding value in [0, 1].
+    :param min_box_size: instances whose box gets narrower or lower than this (pixels), or
+        whose mask becomes empty, are dropped.
 
     Adds ``target['letterbox']``: float32[4] (sx, sy, ox, oy) with output x =
     input x * sx + ox (likewise y), composed with any earlier letterbox.
@@ -194,7 +195,8 @@ def _tighten(boxes: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
 
 
 class RandomHorizontalFlip:
-    """Mirror the sample with probability ``p``, swapping left/right keypoints per class.
+    """
+    Mirror the sample with probability ``p``, swapping left/right keypoints per class.
 
     Keypoint x becomes ``W - x`` (continuous coordinates) and the slots of each
     instance are permuted with its class's ``KeypointSchema.flip_permutation()``.
@@ -236,7 +238,8 @@ class RandomHorizontalFlip:
 
 
 class ColorJitter:
-    """Photometric jitter of the image only (torchvision v2 ``ColorJitter``).
+    """
+    Photometric jitter of the image only (torchvision v2 ``ColorJitter``).
 
     Hue jitter is off by default: on the CPU it costs ~35 ms for a 640x480 image,
     against ~4 ms for brightness, contrast and saturation together.

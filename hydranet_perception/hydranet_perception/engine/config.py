@@ -22,7 +22,8 @@ import yaml
 
 @dataclass
 class DataConfig:
-    """Where images come from: a synthetic split from a seed, or a COCO folder.
+    """
+    Where images come from: a synthetic split from a seed, or a COCO folder.
 
     ``kind: synthetic`` uses ``seed``, ``num_images``, ``height``, ``width``;
     ``kind: coco`` uses ``root`` (a split written by ``write_coco_split``: images/,

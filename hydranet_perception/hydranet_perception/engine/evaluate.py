@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""``hydranet-eval``: COCO bbox / segm / keypoint AP and PQ / SQ / RQ of a checkpoint.
+"""
+``hydranet-eval``: COCO bbox / segm / keypoint AP and PQ / SQ / RQ of a checkpoint.
 
 Evaluates on a COCO split (``--coco-root``, as written by ``write_coco_split``) or on a
 synthetic split generated on the fly from a seed (``--synthetic-seed N --num-images M``)
@@ -30,19 +31,19 @@ import tempfile
 import time
 from typing import Dict, List, Optional
 
+from hydranet_perception.data.coco import CocoDataset, generate_synthetic_split
+from hydranet_perception.engine.metrics_pq import PQAccumulator
+from hydranet_perception.prediction import Prediction
 import numpy as np
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from hydranet_perception.data.coco import CocoDataset, generate_synthetic_split
-from hydranet_perception.engine.metrics_pq import PQAccumulator
-from hydranet_perception.prediction import Prediction
-
 
 def prediction_to_coco(pred: Prediction, image_id: int, label_space,
                        cat_of_class: Dict[int, int]) -> List[Dict]:
-    """Turn one Prediction into COCO result dicts.
+    """
+    Turn one Prediction into COCO result dicts.
 
     ``cat_of_class`` maps the model's class ids to the ground truth's category ids;
     classes the ground truth does not have are left out.
@@ -88,7 +89,8 @@ def _coco_eval(gt: COCO, results: List[Dict], iou_type: str, *, cat_ids=None,
 
 
 def evaluate(predictor, dataset: CocoDataset, instances_json: str, *, limit: int = 0) -> Dict:
-    """Run ``predictor`` over ``dataset`` and compute every metric; return the report.
+    """
+    Run ``predictor`` over ``dataset`` and compute every metric; return the report.
 
     Model classes are matched to the data set's categories by name.
     """
@@ -138,7 +140,7 @@ def evaluate(predictor, dataset: CocoDataset, instances_json: str, *, limit: int
 
 def main(argv=None):
     """Parse arguments, evaluate, write the JSON report and plots, print a table."""
-    ap = argparse.ArgumentParser(prog='hydranet-eval', description=__doc__.split('\n')[0])
+    ap = argparse.ArgumentParser(prog='hydranet-eval', description=__doc__.strip().splitlines()[0])
     ap.add_argument('checkpoint', nargs='?', default='',
                     help='checkpoint (.pt) or ONNX file (default: the shipped weights)')
     src = ap.add_mutually_exclusive_group()

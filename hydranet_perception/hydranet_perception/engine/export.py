@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""``hydranet-export CKPT``: ONNX (dynamic batch) with a parity report against PyTorch.
+"""
+``hydranet-export CKPT``: ONNX (dynamic batch) with a parity report against PyTorch.
 
 Writes ``<out>.onnx`` and ``<out>.parity.json``: the largest absolute difference of every
 raw output between PyTorch and each runtime (onnxruntime, OpenVINO; TensorRT where it
@@ -28,8 +29,6 @@ import pathlib
 import sys
 from typing import Dict
 
-import torch
-
 from hydranet_perception.data.synthetic import generate_scene
 from hydranet_perception.engine.runtimes import make_backend
 from hydranet_perception.inference import Predictor
@@ -37,13 +36,15 @@ from hydranet_perception.model.checkpoint import CheckpointError, load_model
 from hydranet_perception.model.export import export_onnx
 from hydranet_perception.postprocess.letterbox import letterbox
 from hydranet_perception.postprocess.match import compare_predictions
+import torch
 
 __all__ = ['compare_predictions', 'main', 'parity_report']
 
 
 def parity_report(model, config, onnx_path: str, *, runtimes=('onnxruntime', 'openvino'),
                   num_images: int = 3, seed: int = 12345) -> Dict:
-    """Compare raw outputs and Predictions of PyTorch against each runtime.
+    """
+    Compare raw outputs and Predictions of PyTorch against each runtime.
 
     Per runtime: ``raw_max_abs_diff`` (each raw output), ``predictions`` (one
     ``compare_predictions`` dict per image, PyTorch as A) and ``detections``, their
@@ -93,7 +94,8 @@ def _summarise(preds) -> Dict:
 
 def main(argv=None):
     """Parse arguments, export, check parity, write the report."""
-    ap = argparse.ArgumentParser(prog='hydranet-export', description=__doc__.split('\n')[0])
+    ap = argparse.ArgumentParser(prog='hydranet-export',
+                                 description=__doc__.strip().splitlines()[0])
     ap.add_argument('checkpoint', help='a .pt from hydranet-train')
     ap.add_argument('--out', help='output .onnx (default: beside the checkpoint)')
     ap.add_argument('--height', type=int, help='input height (default: the config)')

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Panoptic quality (PQ = SQ x RQ) with the COCO panoptic matching rules, in numpy.
+"""
+Panoptic quality (PQ = SQ x RQ) with the COCO panoptic matching rules, in numpy.
 
 Per image (Kirillov et al. 2019; the rules of ``panopticapi.evaluation``):
 
@@ -38,7 +39,8 @@ _OFFSET = 1 << 32  # combine two int32 ids into one int64
 
 
 def _class_map(segments: Any) -> Dict[int, int]:
-    """Normalise a segment list to {segment id: class id}.
+    """
+    Normalise a segment list to {segment id: class id}.
 
     Accepts a mapping, (id, class_id) pairs, objects with ``id`` and ``class_id``
     (``prediction.Segment``) or dicts with ``id`` and ``category_id`` / ``class_id``.
@@ -58,16 +60,16 @@ def _class_map(segments: Any) -> Dict[int, int]:
 
 
 class PQAccumulator:
-    """Accumulate TP / FP / FN and matched IoU per class over images.
+    """
+    Accumulate TP / FP / FN and matched IoU per class over images.
 
-    Args:
-        thing_ids: global class ids of thing classes; every other class is stuff.
-        class_ids: if given, only these classes are reported (as panopticapi reports
-            the categories of its JSON); by default every class seen.
+    :param thing_ids: global class ids of thing classes; every other class is stuff.
+    :param class_ids: if given, only these classes are reported (as panopticapi reports
+        the categories of its JSON); by default every class seen.
     """
 
     def __init__(self, *, thing_ids: Iterable[int], class_ids: Optional[Iterable[int]] = None):
-        self.thing_ids = set(int(c) for c in thing_ids)
+        self.thing_ids = {int(c) for c in thing_ids}
         self.class_ids = None if class_ids is None else sorted(int(c) for c in class_ids)
         self.tp: Dict[int, int] = defaultdict(int)
         self.fp: Dict[int, int] = defaultdict(int)
@@ -82,18 +84,18 @@ class PQAccumulator:
 
     def update(self, pred_panoptic: np.ndarray, pred_segments: Any, gt_panoptic: np.ndarray,
                gt_segments: Any, *, gt_crowd: Iterable[int] = ()) -> None:
-        """Add one image.
+        """
+        Add one image.
 
-        Args:
-            pred_panoptic: int[H, W] predicted segment ids, 0 = void.
-            pred_segments: the class of each predicted id (see ``_class_map`` for the
-                accepted forms); every non-zero id of ``pred_panoptic`` must be listed.
-            gt_panoptic: int[H, W] ground-truth segment ids, 0 = void.
-            gt_segments: the class of each ground-truth id; unlisted ids count as void.
-            gt_crowd: ground-truth segment ids that are crowd regions.
+        :param pred_panoptic: int[H, W] predicted segment ids, 0 = void.
+        :param pred_segments: the class of each predicted id (see ``_class_map`` for the
+            accepted forms); every non-zero id of ``pred_panoptic`` must be listed.
+        :param gt_panoptic: int[H, W] ground-truth segment ids, 0 = void.
+        :param gt_segments: the class of each ground-truth id; unlisted ids count as void.
+        :param gt_crowd: ground-truth segment ids that are crowd regions.
         """
         pred_cls, gt_cls = _class_map(pred_segments), _class_map(gt_segments)
-        crowd = set(int(c) for c in gt_crowd)
+        crowd = {int(c) for c in gt_crowd}
         pred = np.asarray(pred_panoptic).astype(np.int64)
         gt = np.asarray(gt_panoptic).astype(np.int64)
         if pred.shape != gt.shape:
@@ -149,7 +151,8 @@ class PQAccumulator:
                 mine[c] += v
 
     def compute(self) -> Dict[str, Any]:
-        """Return PQ, SQ, RQ (fractions) for ``all``, ``things``, ``stuff`` and per class.
+        """
+        Return PQ, SQ, RQ (fractions) for ``all``, ``things``, ``stuff`` and per class.
 
         ``result['all']`` (likewise ``things``, ``stuff``) is ``{'pq', 'sq', 'rq', 'n'}``
         with ``n`` the number of classes averaged; ``result['per_class'][class_id]`` is

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Inference runtimes beyond PyTorch, behind the Predictor's backend interface.
+"""
+Inference runtimes beyond PyTorch, behind the Predictor's backend interface.
 
 A backend has ``tasks``, ``config``, ``device`` and ``run(images, tasks) -> dict`` of
 raw outputs, so every runtime feeds the same postprocessing and returns the same
@@ -28,10 +29,9 @@ import os
 import pathlib
 from typing import Optional, Sequence
 
-import torch
-
 from hydranet_perception.inference import OnnxRuntimeBackend, OpenVinoBackend, Predictor, \
     resolve_device
+import torch
 
 RUNTIMES = ('onnxruntime', 'openvino', 'tensorrt')
 SHIPPED_WEIGHTS = pathlib.Path(__file__).resolve().parents[1] / 'weights' / 'hydranet_n.pt'
@@ -43,7 +43,8 @@ def resolve_weights(weights: Optional[str]) -> pathlib.Path:
 
 
 def resolve_backend(name: str, device: str = 'auto') -> str:
-    """Return the runtime that ``name`` means here ('auto' resolved, others unchanged).
+    """
+    Return the runtime that ``name`` means here ('auto' resolved, others unchanged).
 
     'auto' is torch on a CUDA device (fp16), and on the CPU the first runtime installed
     of onnxruntime and openvino (2-3x faster than eager PyTorch there: see the README's
@@ -60,7 +61,8 @@ def resolve_backend(name: str, device: str = 'auto') -> str:
 
 
 def backend_problem(backend: str, device: str = 'auto') -> Optional[str]:
-    """Return why ``backend`` cannot run on ``device`` here, or None; loads no model.
+    """
+    Return why ``backend`` cannot run on ``device`` here, or None; loads no model.
 
     Cheap enough for a parameter callback: it checks that CUDA exists when a CUDA device
     is named, that the runtime is installed, and that it can use that device (OpenVINO
@@ -97,7 +99,8 @@ def backend_problem(backend: str, device: str = 'auto') -> Optional[str]:
 def make_predictor(weights: Optional[str] = None, *, backend: str = 'torch',
                    device: str = 'auto', fp16: bool = True, input_size=None,
                    threads: Optional[int] = None, **options) -> Predictor:
-    """Build a Predictor for a checkpoint or ONNX file on any runtime.
+    """
+    Build a Predictor for a checkpoint or ONNX file on any runtime.
 
     ``weights`` empty means the shipped weights; ``backend`` may be 'auto' (see
     ``resolve_backend``); ``threads`` the CPU threads of the runtime (None or 0: its
@@ -129,7 +132,8 @@ def onnx_cache_dir() -> pathlib.Path:
 
 def ensure_onnx(path: str, *, height: Optional[int] = None, width: Optional[int] = None
                 ) -> str:
-    """Return an ONNX file for ``path``: itself, or an export of a .pt checkpoint.
+    """
+    Return an ONNX file for ``path``: itself, or an export of a .pt checkpoint.
 
     The export (the raw forward, at ``height`` x ``width``, default the size the
     checkpoint was trained at) is written beside the checkpoint as
@@ -191,14 +195,13 @@ def _tensorrt_backend(onnx_path: str):
 
 def make_backend(name: str, path: str, *, device: str = 'cpu', threads: Optional[int] = None,
                  input_size: Optional[Sequence[int]] = None):
-    """Build the ``name`` runtime for a checkpoint or ONNX file.
+    """
+    Build the ``name`` runtime for a checkpoint or ONNX file.
 
     A .pt checkpoint is exported first (``ensure_onnx``), at ``input_size`` (H, W) when
     given.
 
-    Raises:
-        ValueError: unknown runtime, or one that is not installed here (with the fix).
-
+    :raises ValueError: unknown runtime, or one that is not installed here (with the fix).
     """
     if name not in RUNTIMES:
         raise ValueError(f'unknown backend {name!r}; use auto, torch or one of '

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""``hydranet-train CONFIG``: multi-task training with logged, balanced losses.
+"""
+``hydranet-train CONFIG``: multi-task training with logged, balanced losses.
 
 One process, or several under ``torchrun`` (DDP: NCCL on GPUs, gloo on CPUs). Rank 0
 writes ``out_dir``: ``train_log.csv`` (every loss term by name, per logged step),
@@ -30,9 +31,6 @@ import sys
 import time
 from typing import Dict, Optional
 
-import torch
-from torch.utils.data import DataLoader, DistributedSampler
-
 from hydranet_perception.data.coco import CocoDataset
 from hydranet_perception.data.datasets import collate, SyntheticDataset
 from hydranet_perception.data.transforms import eval_transforms, train_transforms
@@ -42,6 +40,8 @@ from hydranet_perception.losses import build_balancer, compute_losses
 from hydranet_perception.model import build_model, load_model_config
 from hydranet_perception.model.checkpoint import load_checkpoint, save_checkpoint
 from hydranet_perception.schema import default_label_space
+import torch
+from torch.utils.data import DataLoader, DistributedSampler
 
 
 def resolve_device(name: str) -> torch.device:
@@ -262,7 +262,8 @@ def _save(path, model, model_cfg, cfg, opt, balancer, step, elapsed_s):
 
 def main(argv=None):
     """Parse arguments and train."""
-    ap = argparse.ArgumentParser(prog='hydranet-train', description=__doc__.split('\n')[0])
+    ap = argparse.ArgumentParser(prog='hydranet-train',
+                                 description=__doc__.strip().splitlines()[0])
     ap.add_argument('config', help='training YAML (see config/train_n.yaml)')
     ap.add_argument('--resume', help='continue from a last.pt')
     ap.add_argument('--out', help='override out_dir')

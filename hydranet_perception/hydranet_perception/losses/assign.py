@@ -13,7 +13,8 @@
 # limitations under the License.
 
 
-"""Task-aligned label assignment (TOOD / YOLOv8 style), per image.
+"""
+Task-aligned label assignment (TOOD / YOLOv8 style), per image.
 
 For each ground-truth object:
 
@@ -39,16 +40,15 @@ from torchvision.ops import box_iou
 
 @dataclass
 class Assignment:
-    """The result of assigning one batch.
+    """
+    The result of assigning one batch.
 
-    Attributes:
-        fg: Tensor[B, A] bool, positive anchors.
-        gt_index: Tensor[B, A] int64, index of the assigned object in the image's
-            targets (0 for negatives).
-        target_scores: Tensor[B, A, T] soft class targets.
-        target_boxes: Tensor[B, A, 4] x1, y1, x2, y2 of the assigned object (0 for
-            negatives).
-
+    :ivar fg: Tensor[B, A] bool, positive anchors.
+    :ivar gt_index: Tensor[B, A] int64, index of the assigned object in the image's
+        targets (0 for negatives).
+    :ivar target_scores: Tensor[B, A, T] soft class targets.
+    :ivar target_boxes: Tensor[B, A, 4] x1, y1, x2, y2 of the assigned object (0 for
+        negatives).
     """
 
     fg: torch.Tensor
@@ -61,22 +61,19 @@ class Assignment:
 def assign_image(scores: torch.Tensor, boxes: torch.Tensor, anchors: torch.Tensor,
                  gt_boxes: torch.Tensor, gt_channels: torch.Tensor, *, topk: int = 10,
                  alpha: float = 0.5, beta: float = 6.0, center_radius: float = 2.5):
-    """Assign one image's anchors to its objects.
+    """
+    Assign one image's anchors to its objects.
 
-    Args:
-        scores: Tensor[A, T] predicted class probabilities.
-        boxes: Tensor[A, 4] predicted boxes x1, y1, x2, y2 in pixels.
-        anchors: Tensor[A, 3] centre x, centre y, stride.
-        gt_boxes: Tensor[N, 4] object boxes x1, y1, x2, y2 in pixels.
-        gt_channels: Tensor[N] int64 detection channel (thing index) of each object.
-        topk: positives per object at most.
-        alpha: exponent of the score in the metric.
-        beta: exponent of the IoU in the metric.
-        center_radius: candidate radius around the box centre, in strides.
-
-    Returns:
-        (fg Tensor[A] bool, gt_index Tensor[A] int64, target_scores Tensor[A, T]).
-
+    :param scores: Tensor[A, T] predicted class probabilities.
+    :param boxes: Tensor[A, 4] predicted boxes x1, y1, x2, y2 in pixels.
+    :param anchors: Tensor[A, 3] centre x, centre y, stride.
+    :param gt_boxes: Tensor[N, 4] object boxes x1, y1, x2, y2 in pixels.
+    :param gt_channels: Tensor[N] int64 detection channel (thing index) of each object.
+    :param topk: positives per object at most.
+    :param alpha: exponent of the score in the metric.
+    :param beta: exponent of the IoU in the metric.
+    :param center_radius: candidate radius around the box centre, in strides.
+    :return: (fg Tensor[A] bool, gt_index Tensor[A] int64, target_scores Tensor[A, T]).
     """
     a, t = scores.shape
     n = gt_boxes.shape[0]
@@ -125,19 +122,18 @@ def assign_image(scores: torch.Tensor, boxes: torch.Tensor, anchors: torch.Tenso
 def assign(scores: torch.Tensor, boxes: torch.Tensor, anchors: torch.Tensor, targets,
            gt_channels, *, topk: int = 10, alpha: float = 0.5, beta: float = 6.0,
            center_radius: float = 2.5) -> Assignment:
-    """Assign a batch (see the module docstring).
+    """
+    Assign a batch (see the module docstring).
 
-    Args:
-        scores: Tensor[B, A, T] predicted class probabilities.
-        boxes: Tensor[B, A, 4] predicted boxes in pixels.
-        anchors: Tensor[A, 3].
-        targets: list of B target dicts with 'boxes' Tensor[N, 4].
-        gt_channels: list of B Tensor[N] int64 detection channels.
-        topk: positives per object at most.
-        alpha: exponent of the score in the metric.
-        beta: exponent of the IoU in the metric.
-        center_radius: candidate radius around the box centre, in strides.
-
+    :param scores: Tensor[B, A, T] predicted class probabilities.
+    :param boxes: Tensor[B, A, 4] predicted boxes in pixels.
+    :param anchors: Tensor[A, 3].
+    :param targets: list of B target dicts with 'boxes' Tensor[N, 4].
+    :param gt_channels: list of B Tensor[N] int64 detection channels.
+    :param topk: positives per object at most.
+    :param alpha: exponent of the score in the metric.
+    :param beta: exponent of the IoU in the metric.
+    :param center_radius: candidate radius around the box centre, in strides.
     """
     fgs, idxs, tss, tbs = [], [], [], []
     for b, tgt in enumerate(targets):

@@ -13,7 +13,8 @@
 # limitations under the License.
 
 
-"""Task balancing: fixed per-task weights or learned uncertainty weighting.
+"""
+Task balancing: fixed per-task weights or learned uncertainty weighting.
 
 ``UncertaintyWeighting`` follows Kendall, Gal and Cipolla (CVPR 2018): each task t has a
 learned ``s_t = log sigma_t**2`` and the total is ``sum_t exp(-s_t) w_t L_t + s_t`` (twice
@@ -55,11 +56,10 @@ class FixedWeighting(nn.Module):
 
 
 class UncertaintyWeighting(nn.Module):
-    """Learned weighting ``exp(-s_t) w_t L_t + s_t`` (Kendall et al. 2018).
+    """
+    Learned weighting ``exp(-s_t) w_t L_t + s_t`` (Kendall et al. 2018).
 
-    Attributes:
-        log_vars: one scalar parameter ``s_t`` per task, initialised to 0.
-
+    :ivar log_vars: one scalar parameter ``s_t`` per task, initialised to 0.
     """
 
     def __init__(self, *, tasks: Iterable[str], weights: Optional[Dict[str, float]] = None):
@@ -92,13 +92,12 @@ class UncertaintyWeighting(nn.Module):
 
 def build_balancer(kind: str = 'fixed', *, tasks: Iterable[str],
                    weights: Optional[Dict[str, float]] = None) -> nn.Module:
-    """Return ``FixedWeighting`` ('fixed') or ``UncertaintyWeighting`` ('uncertainty').
+    """
+    Return ``FixedWeighting`` ('fixed') or ``UncertaintyWeighting`` ('uncertainty').
 
-    Args:
-        kind: 'fixed' or 'uncertainty'.
-        tasks: the tasks trained.
-        weights: optional fixed per-task weights (priors for 'uncertainty').
-
+    :param kind: 'fixed' or 'uncertainty'.
+    :param tasks: the tasks trained.
+    :param weights: optional fixed per-task weights (priors for 'uncertainty').
     """
     if kind == 'fixed':
         return FixedWeighting(tasks=tasks, weights=weights)

@@ -17,8 +17,6 @@
 
 from typing import Dict, List, Tuple
 
-import torch
-
 from hydranet_perception.losses.assign import assign
 from hydranet_perception.losses.detection import detection_loss
 from hydranet_perception.losses.keypoints import keypoint_loss, keypoint_tables
@@ -27,14 +25,14 @@ from hydranet_perception.losses.semantic import semantic_loss
 from hydranet_perception.model.config import ModelConfig
 from hydranet_perception.postprocess.decode import decode_boxes
 from hydranet_perception.schema import LabelSpace
+import torch
 
 
 def thing_channels(labels: torch.Tensor, label_space: LabelSpace) -> torch.Tensor:
-    """Map global class ids Tensor[N] to detection channels Tensor[N] int64.
+    """
+    Map global class ids Tensor[N] to detection channels Tensor[N] int64.
 
-    Raises:
-        ValueError: if a label is not a thing class of the label space.
-
+    :raises ValueError: if a label is not a thing class of the label space.
     """
     table = torch.full((label_space.num_classes,), -1, dtype=torch.int64)
     table[label_space.thing_ids] = torch.arange(label_space.num_things)
@@ -52,23 +50,20 @@ def thing_channels(labels: torch.Tensor, label_space: LabelSpace) -> torch.Tenso
 
 def compute_losses(outputs: Dict[str, torch.Tensor], targets: List[dict], *,
                    cfg: ModelConfig, balancer) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
-    """Compute the loss of every task present in ``outputs`` and balance them.
+    """
+    Compute the loss of every task present in ``outputs`` and balance them.
 
-    Args:
-        outputs: the raw dict of ``HydraNet.forward`` (any subset of tasks).
-        targets: one dict per image (see ``hydranet_perception.data.datasets``):
-            'boxes' Tensor[N, 4] x1, y1, x2, y2 in network-input pixels, 'labels'
-            Tensor[N] int64 global thing ids, 'masks' Tensor[N, H, W] 0/1,
-            'keypoints' Tensor[N, K, 3] (x, y, COCO v), 'semantic' Tensor[H, W] int64
-            (255 void).  Missing 'masks', 'keypoints' or 'semantic' skip that term.
-        cfg: the model config (label space and loss gains).
-        balancer: a module from ``build_balancer``.
-
-    Returns:
-        (total Tensor[] with grad, terms): terms are detached Tensor[] named
+    :param outputs: the raw dict of ``HydraNet.forward`` (any subset of tasks).
+    :param targets: one dict per image (see ``hydranet_perception.data.datasets``):
+        'boxes' Tensor[N, 4] x1, y1, x2, y2 in network-input pixels, 'labels'
+        Tensor[N] int64 global thing ids, 'masks' Tensor[N, H, W] 0/1,
+        'keypoints' Tensor[N, K, 3] (x, y, COCO v), 'semantic' Tensor[H, W] int64
+        (255 void).  Missing 'masks', 'keypoints' or 'semantic' skip that term.
+    :param cfg: the model config (label space and loss gains).
+    :param balancer: a module from ``build_balancer``.
+    :return: (total Tensor[] with grad, terms): terms are detached Tensor[] named
         ``task/term`` (e.g. 'detect/cls', 'masks/dice'), the per-task sums named by
         task, and the balancer's weights named ``weight/task``.
-
     """
     lc, ls = cfg.loss, cfg.label_space
     out = {k: v.float() for k, v in outputs.items()}

@@ -17,17 +17,17 @@
 
 from typing import Dict
 
+from hydranet_perception.losses.assign import Assignment
 import torch
 import torch.nn.functional as F
 from torchvision.ops import generalized_box_iou_loss
-
-from hydranet_perception.losses.assign import Assignment
 
 
 def detection_loss(cls_logits: torch.Tensor, pred_boxes: torch.Tensor,
                    assignment: Assignment, *, cls_gain: float = 1.0,
                    box_gain: float = 1.0) -> Dict[str, torch.Tensor]:
-    """Classification and box terms of the detection head.
+    """
+    Classification and box terms of the detection head.
 
     ``cls``: binary cross-entropy of every anchor and class against the assigner's soft
     targets (the IoU-aware labels of ``assign.py``; 0 for negatives), summed and divided
@@ -35,16 +35,12 @@ def detection_loss(cls_logits: torch.Tensor, pred_boxes: torch.Tensor,
     predicted box with its object's box, weighted by the positive's target score and
     divided by the same sum.
 
-    Args:
-        cls_logits: Tensor[B, A, T] class logits.
-        pred_boxes: Tensor[B, A, 4] decoded boxes x1, y1, x2, y2 in pixels.
-        assignment: the label assignment of the batch.
-        cls_gain: factor of the ``cls`` term.
-        box_gain: factor of the ``box`` term.
-
-    Returns:
-        {'cls': Tensor[], 'box': Tensor[]}.
-
+    :param cls_logits: Tensor[B, A, T] class logits.
+    :param pred_boxes: Tensor[B, A, 4] decoded boxes x1, y1, x2, y2 in pixels.
+    :param assignment: the label assignment of the batch.
+    :param cls_gain: factor of the ``cls`` term.
+    :param box_gain: factor of the ``box`` term.
+    :return: {'cls': Tensor[], 'box': Tensor[]}.
     """
     ts = assignment.target_scores
     norm = ts.sum().clamp(min=1.0)

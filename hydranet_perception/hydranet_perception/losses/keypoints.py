@@ -17,12 +17,11 @@
 
 from typing import Dict, List
 
-import torch
-import torch.nn.functional as F
-
 from hydranet_perception.losses.assign import Assignment
 from hydranet_perception.postprocess.decode import decode_keypoints
 from hydranet_perception.postprocess.keypoints import keypoint_tables
+import torch
+import torch.nn.functional as F
 
 __all__ = ['keypoint_loss', 'keypoint_tables']
 
@@ -31,7 +30,8 @@ def keypoint_loss(kpt_raw: torch.Tensor, anchors: torch.Tensor, targets: List[di
                   assignment: Assignment, gt_channels: List[torch.Tensor], *,
                   sigmas: torch.Tensor, used: torch.Tensor, oks_gain: float = 1.0,
                   dist_gain: float = 1.0, vis_gain: float = 1.0) -> Dict[str, torch.Tensor]:
-    """OKS-style and visibility terms of each positive anchor against its object.
+    """
+    OKS-style and visibility terms of each positive anchor against its object.
 
     Only the slots of the object's class schema count (``used``); classes without a
     schema add nothing.  With ``d`` the distance of a predicted keypoint from a
@@ -44,22 +44,18 @@ def keypoint_loss(kpt_raw: torch.Tensor, anchors: torch.Tensor, targets: List[di
     the OKS term dominates.  ``vis`` is the BCE of the visibility logit against ``v > 0`` over
     all used slots of all positives.  Images without ``'keypoints'`` are skipped.
 
-    Args:
-        kpt_raw: Tensor[B, A, K, 3] raw keypoint outputs.
-        anchors: Tensor[A, 3] centre x, centre y, stride.
-        targets: B dicts with 'boxes' Tensor[N, 4] and 'keypoints' Tensor[N, K, 3]
-            (x, y in pixels, COCO v in {0, 1, 2}).
-        assignment: the label assignment of the batch.
-        gt_channels: B Tensor[N] int64 detection channels of the objects.
-        sigmas: Tensor[T, K] OKS sigmas per thing channel (``keypoint_tables``).
-        used: Tensor[T, K] bool, slots used per thing channel.
-        oks_gain: factor of the ``oks`` term.
-        dist_gain: factor of the ``dist`` term.
-        vis_gain: factor of the ``vis`` term.
-
-    Returns:
-        {'oks': Tensor[], 'dist': Tensor[], 'vis': Tensor[]}.
-
+    :param kpt_raw: Tensor[B, A, K, 3] raw keypoint outputs.
+    :param anchors: Tensor[A, 3] centre x, centre y, stride.
+    :param targets: B dicts with 'boxes' Tensor[N, 4] and 'keypoints' Tensor[N, K, 3]
+        (x, y in pixels, COCO v in {0, 1, 2}).
+    :param assignment: the label assignment of the batch.
+    :param gt_channels: B Tensor[N] int64 detection channels of the objects.
+    :param sigmas: Tensor[T, K] OKS sigmas per thing channel (``keypoint_tables``).
+    :param used: Tensor[T, K] bool, slots used per thing channel.
+    :param oks_gain: factor of the ``oks`` term.
+    :param dist_gain: factor of the ``dist`` term.
+    :param vis_gain: factor of the ``vis`` term.
+    :return: {'oks': Tensor[], 'dist': Tensor[], 'vis': Tensor[]}.
     """
     zero = kpt_raw.sum() * 0.0
     oks_sum, dist_sum, n_oks, vis_sum, n_vis = zero, zero, 0, zero, 0

@@ -17,21 +17,19 @@
 
 from typing import Dict, List
 
+from hydranet_perception.losses.assign import Assignment
 import torch
 import torch.nn.functional as F
 
-from hydranet_perception.losses.assign import Assignment
-
 
 def box_crop(boxes: torch.Tensor, height: int, width: int, scale: float) -> torch.Tensor:
-    """Return bool[N, height, width]: the cells of a grid that a box touches.
+    """
+    Return bool[N, height, width]: the cells of a grid that a box touches.
 
-    Args:
-        boxes: Tensor[N, 4] x1, y1, x2, y2 in input pixels.
-        height: grid rows.
-        width: grid columns.
-        scale: input pixels per grid cell (4 for prototypes).
-
+    :param boxes: Tensor[N, 4] x1, y1, x2, y2 in input pixels.
+    :param height: grid rows.
+    :param width: grid columns.
+    :param scale: input pixels per grid cell (4 for prototypes).
     """
     b = boxes / scale
     ys = torch.arange(height, device=boxes.device, dtype=torch.float32)
@@ -44,7 +42,8 @@ def box_crop(boxes: torch.Tensor, height: int, width: int, scale: float) -> torc
 def mask_loss(coef: torch.Tensor, protos: torch.Tensor, targets: List[dict],
               assignment: Assignment, *, bce_gain: float = 1.0,
               dice_gain: float = 1.0) -> Dict[str, torch.Tensor]:
-    """BCE and dice of each positive anchor's mask against its object's mask.
+    """
+    BCE and dice of each positive anchor's mask against its object's mask.
 
     The target mask (input resolution) is area-averaged down to the prototype grid
     (a soft target in [0, 1]); the predicted mask logits are ``coef @ protos``.  Both
@@ -53,17 +52,13 @@ def mask_loss(coef: torch.Tensor, protos: torch.Tensor, targets: List[dict],
     there; each is averaged over all positives of the batch.  Images without
     ``'masks'`` are skipped.
 
-    Args:
-        coef: Tensor[B, A, P] mask coefficients.
-        protos: Tensor[B, P, h, w] prototypes, h = H / 4 and w = W / 4.
-        targets: B dicts with 'boxes' Tensor[N, 4] and 'masks' Tensor[N, H, W].
-        assignment: the label assignment of the batch.
-        bce_gain: factor of the ``bce`` term.
-        dice_gain: factor of the ``dice`` term.
-
-    Returns:
-        {'bce': Tensor[], 'dice': Tensor[]}.
-
+    :param coef: Tensor[B, A, P] mask coefficients.
+    :param protos: Tensor[B, P, h, w] prototypes, h = H / 4 and w = W / 4.
+    :param targets: B dicts with 'boxes' Tensor[N, 4] and 'masks' Tensor[N, H, W].
+    :param assignment: the label assignment of the batch.
+    :param bce_gain: factor of the ``bce`` term.
+    :param dice_gain: factor of the ``dice`` term.
+    :return: {'bce': Tensor[], 'dice': Tensor[]}.
     """
     _, p, h, w = protos.shape
     bce_sum = dice_sum = (coef.sum() + protos.sum()) * 0.0

@@ -17,27 +17,23 @@
 
 from typing import Dict, List
 
+from hydranet_perception.schema import VOID
 import torch
 import torch.nn.functional as F
-
-from hydranet_perception.schema import VOID
 
 
 def semantic_loss(logits: torch.Tensor, targets: List[dict], *,
                   ce_gain: float = 1.0) -> Dict[str, torch.Tensor]:
-    """Cross-entropy of the semantic logits, upsampled to the label resolution.
+    """
+    Cross-entropy of the semantic logits, upsampled to the label resolution.
 
     The logits are upsampled (bilinear) to the size of the label maps; the mean is
     over non-void pixels of the images that have a ``'semantic'`` map (0 when none).
 
-    Args:
-        logits: Tensor[B, C, h, w] class logits (h = H / 4).
-        targets: B dicts with 'semantic' Tensor[H, W] int64 global ids, 255 void.
-        ce_gain: factor of the ``ce`` term.
-
-    Returns:
-        {'ce': Tensor[]}.
-
+    :param logits: Tensor[B, C, h, w] class logits (h = H / 4).
+    :param targets: B dicts with 'semantic' Tensor[H, W] int64 global ids, 255 void.
+    :param ce_gain: factor of the ``ce`` term.
+    :return: {'ce': Tensor[]}.
     """
     have = [i for i, t in enumerate(targets) if 'semantic' in t]
     if not have:

@@ -13,17 +13,17 @@
 # limitations under the License.
 
 
-"""CSP backbone (YOLOv8-like): stem, four stages of strided conv + C2f, SPPF.
+"""
+CSP backbone (YOLOv8-like): stem, four stages of strided conv + C2f, SPPF.
 
 Returns the stride-8, 16 and 32 feature maps (C3, C4, C5).
 """
 
 from typing import List, Tuple
 
+from hydranet_perception.model.blocks import C2f, Conv, make_divisible, SPPF
 import torch
 from torch import nn
-
-from hydranet_perception.model.blocks import C2f, Conv, make_divisible, SPPF
 
 BASE_CHANNELS = (64, 128, 256, 512, 1024)
 BASE_DEPTHS = (3, 6, 6, 3)
@@ -40,16 +40,13 @@ def scaled_depths(depth: float) -> Tuple[int, ...]:
 
 
 class Backbone(nn.Module):
-    """Maps images Tensor[B, 3, H, W] to [C3 (H/8), C4 (H/16), C5 (H/32)] feature maps.
+    """
+    Maps images Tensor[B, 3, H, W] to [C3 (H/8), C4 (H/16), C5 (H/32)] feature maps.
 
-    Args:
-        width: width multiple (0.25 for 'n').
-        depth: depth multiple (0.33 for 'n').
-        max_channels: channel cap before the width multiple.
-
-    Attributes:
-        out_channels: channels of C3, C4 and C5.
-
+    :param width: width multiple (0.25 for 'n').
+    :param depth: depth multiple (0.33 for 'n').
+    :param max_channels: channel cap before the width multiple.
+    :ivar out_channels: channels of C3, C4 and C5.
     """
 
     def __init__(self, *, width: float, depth: float, max_channels: int = 1024):

@@ -28,7 +28,8 @@ def make_divisible(x: float, divisor: int = 8) -> int:
 
 
 class Conv(nn.Sequential):
-    """Conv2d (no bias) -> BatchNorm2d -> SiLU, with 'same' padding for odd kernels.
+    """
+    Conv2d (no bias) -> BatchNorm2d -> SiLU, with 'same' padding for odd kernels.
 
     Maps Tensor[B, c_in, H, W] to Tensor[B, c_out, H / stride, W / stride].
     """
@@ -42,7 +43,8 @@ class Conv(nn.Sequential):
 
 
 class DWConv(nn.Sequential):
-    """Depthwise-separable conv: depthwise k x k Conv-BN-SiLU, then pointwise Conv-BN-SiLU.
+    """
+    Depthwise-separable conv: depthwise k x k Conv-BN-SiLU, then pointwise Conv-BN-SiLU.
 
     The heads use it: about 1/8 of the cost of a dense 3 x 3 conv at 64 channels.
     """
@@ -67,7 +69,8 @@ class Bottleneck(nn.Module):
 
 
 class C2f(nn.Module):
-    """CSP block with two convs and ``n`` bottlenecks whose outputs are all concatenated.
+    """
+    CSP block with two convs and ``n`` bottlenecks whose outputs are all concatenated.
 
     Maps Tensor[B, c_in, H, W] to Tensor[B, c_out, H, W].
     """

@@ -17,8 +17,6 @@
 
 from typing import Callable, Dict, Sequence
 
-from torch import nn
-
 from hydranet_perception.model.backbone import Backbone, scaled_depths
 from hydranet_perception.model.config import load_model_config, ModelConfig
 from hydranet_perception.model.head_detect import DetectHead
@@ -27,6 +25,7 @@ from hydranet_perception.model.head_masks import MaskHead
 from hydranet_perception.model.head_semantic import SemanticHead
 from hydranet_perception.model.hydranet import HydraNet
 from hydranet_perception.model.neck import PANNeck
+from torch import nn
 
 HeadBuilder = Callable[[ModelConfig, Sequence[int]], nn.Module]
 
@@ -66,14 +65,11 @@ HEADS: Dict[str, HeadBuilder] = {
 
 
 def build_model(cfg) -> HydraNet:
-    """Build the HydraNet a config describes (random weights).
+    """
+    Build the HydraNet a config describes (random weights).
 
-    Args:
-        cfg: a ``ModelConfig``, or anything ``load_model_config`` reads (YAML path, dict).
-
-    Returns:
-        a ``HydraNet`` with a head for each of ``cfg.heads``.
-
+    :param cfg: a ``ModelConfig``, or anything ``load_model_config`` reads (YAML path, dict).
+    :return: a ``HydraNet`` with a head for each of ``cfg.heads``.
     """
     cfg = load_model_config(cfg)
     backbone = Backbone(width=cfg.width_multiple, depth=cfg.depth_multiple,

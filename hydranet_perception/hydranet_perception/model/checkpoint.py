@@ -13,7 +13,8 @@
 # limitations under the License.
 
 
-"""Checkpoints: a plain dict that loads with ``torch.load(weights_only=True)``.
+"""
+Checkpoints: a plain dict that loads with ``torch.load(weights_only=True)``.
 
 Layout (version 1)::
 
@@ -33,12 +34,11 @@ import pickle
 from typing import Any, Dict, Optional, Tuple, Union
 import zipfile
 
-import torch
-from torch import nn
-
 from hydranet_perception.model.build import build_model
 from hydranet_perception.model.config import load_model_config, ModelConfig
 from hydranet_perception.model.hydranet import HydraNet
+import torch
+from torch import nn
 
 FORMAT = 'hydranet_perception.checkpoint'
 VERSION = 1
@@ -68,20 +68,15 @@ def _check_plain(value: Any, where: str = 'meta'):
 
 def save_checkpoint(path: PathLike, *, model: nn.Module, config: ModelConfig,
                     meta: Optional[Dict[str, Any]] = None) -> pathlib.Path:
-    """Write a checkpoint atomically (a temporary file renamed into place).
+    """
+    Write a checkpoint atomically (a temporary file renamed into place).
 
-    Args:
-        path: destination (.pt).
-        model: the HydraNet (a DDP wrapper is unwrapped).
-        config: its ModelConfig.
-        meta: extra plain data (training state, metrics, ...).
-
-    Returns:
-        the path written.
-
-    Raises:
-        TypeError: if ``meta`` holds something ``weights_only`` loading would refuse.
-
+    :param path: destination (.pt).
+    :param model: the HydraNet (a DDP wrapper is unwrapped).
+    :param config: its ModelConfig.
+    :param meta: extra plain data (training state, metrics, ...).
+    :return: the path written.
+    :raises TypeError: if ``meta`` holds something ``weights_only`` loading would refuse.
     """
     model = getattr(model, 'module', model)
     config = load_model_config(config)
@@ -126,19 +121,14 @@ def _load_raw(path: pathlib.Path, map_location) -> Any:
 
 
 def load_checkpoint(path: PathLike, *, map_location='cpu') -> Dict[str, Any]:
-    """Load and validate a checkpoint.
+    """
+    Load and validate a checkpoint.
 
-    Args:
-        path: a file written by ``save_checkpoint``.
-        map_location: where tensors go (``torch.load``'s argument).
-
-    Returns:
-        the checkpoint dict (see the module docstring); ``config`` stays a dict, read it
+    :param path: a file written by ``save_checkpoint``.
+    :param map_location: where tensors go (``torch.load``'s argument).
+    :return: the checkpoint dict (see the module docstring); ``config`` stays a dict, read it
         with ``load_model_config``.
-
-    Raises:
-        CheckpointError: missing, truncated/corrupt, foreign, newer or mismatched file.
-
+    :raises CheckpointError: missing, truncated/corrupt, foreign, newer or mismatched file.
     """
     path = pathlib.Path(path)
     ckpt = _load_raw(path, map_location)

@@ -13,7 +13,8 @@
 # limitations under the License.
 
 
-"""Model configuration: nested dataclasses loaded from YAML or a dict.
+"""
+Model configuration: nested dataclasses loaded from YAML or a dict.
 
 A ``ModelConfig`` fully describes the network (``build_model(cfg)``) and travels in
 every checkpoint (``cfg.to_dict()``), so a checkpoint rebuilds its own model::
@@ -30,9 +31,8 @@ from dataclasses import asdict, dataclass, field, fields
 import pathlib
 from typing import Any, Dict, Optional, Tuple, Union
 
-import yaml
-
 from hydranet_perception.schema import default_label_space, LabelSpace
+import yaml
 
 TASKS = ('detect', 'masks', 'semantic', 'keypoints')
 NEEDS_DETECT = ('masks', 'keypoints')
@@ -44,7 +44,8 @@ SIZES = {'n': (0.33, 0.25, 1024), 's': (0.33, 0.50, 1024), 'm': (0.67, 0.75, 768
 
 @dataclass
 class LossConfig:
-    """Gains of the loss terms inside each task and the label assignment settings.
+    """
+    Gains of the loss terms inside each task and the label assignment settings.
 
     Detection: ``cls`` (BCE against IoU-aware soft targets) and ``box`` (GIoU);
     masks: ``mask_bce`` and ``mask_dice``; keypoints: ``kpt_oks``, ``kpt_dist`` and
@@ -70,19 +71,18 @@ class LossConfig:
 
 @dataclass
 class ModelConfig:
-    """Everything ``build_model`` needs.
+    """
+    Everything ``build_model`` needs.
 
-    Attributes:
-        size: 'n', 's' or 'm'; picks width/depth multipliers unless ``width`` or
-            ``depth`` override them.
-        label_space: classes, thing/stuff split and keypoint schemas.
-        heads: heads built, a subset of ``TASKS``; masks and keypoints need detect.
-        num_prototypes: P, prototype masks of the mask head.
-        input_size: (H, W) the network is meant to run at (multiples of 32).
-        width: optional width multiple overriding the size's.
-        depth: optional depth multiple overriding the size's.
-        loss: loss gains and assigner settings.
-
+    :ivar size: 'n', 's' or 'm'; picks width/depth multipliers unless ``width`` or
+        ``depth`` override them.
+    :ivar label_space: classes, thing/stuff split and keypoint schemas.
+    :ivar heads: heads built, a subset of ``TASKS``; masks and keypoints need detect.
+    :ivar num_prototypes: P, prototype masks of the mask head.
+    :ivar input_size: (H, W) the network is meant to run at (multiples of 32).
+    :ivar width: optional width multiple overriding the size's.
+    :ivar depth: optional depth multiple overriding the size's.
+    :ivar loss: loss gains and assigner settings.
     """
 
     size: str = 'n'
@@ -152,15 +152,12 @@ def _label_space(value: Any) -> LabelSpace:
 
 def load_model_config(path_or_dict: Union[str, pathlib.Path, Dict[str, Any], None]
                       ) -> ModelConfig:
-    """Load a ``ModelConfig`` from a YAML path or a dict; unknown keys are refused.
+    """
+    Load a ``ModelConfig`` from a YAML path or a dict; unknown keys are refused.
 
-    Args:
-        path_or_dict: a YAML file, a mapping (e.g. ``ModelConfig.to_dict()``), an
-            existing ``ModelConfig`` (returned as is) or None (all defaults).
-
-    Raises:
-        ValueError: on unknown keys or invalid values, naming the offending key.
-
+    :param path_or_dict: a YAML file, a mapping (e.g. ``ModelConfig.to_dict()``), an
+        existing ``ModelConfig`` (returned as is) or None (all defaults).
+    :raises ValueError: on unknown keys or invalid values, naming the offending key.
     """
     if isinstance(path_or_dict, ModelConfig):
         return path_or_dict

@@ -13,7 +13,8 @@
 # limitations under the License.
 
 
-"""ONNX export of the raw forward pass (decoding, NMS and fusion stay outside the graph).
+"""
+ONNX export of the raw forward pass (decoding, NMS and fusion stay outside the graph).
 
 The exported graph has one input ``images`` (float32[B, 3, H, W], RGB in [0, 1]) and
 one output per raw tensor of the requested tasks, named as in ``HydraNet.forward``
@@ -32,11 +33,10 @@ import os
 from typing import Dict, List, Optional, Sequence
 import warnings
 
-import torch
-from torch import nn
-
 from hydranet_perception.model.hydranet import HydraNet
 from hydranet_perception.postprocess.decode import decode_boxes, decode_keypoints
+import torch
+from torch import nn
 
 BATCHED_EXCEPT = ('detect_anchors',)  # outputs without a batch dimension
 
@@ -69,22 +69,19 @@ class ExportWrapper(nn.Module):
 def export_onnx(model: HydraNet, path, *, tasks: Optional[Sequence[str]] = None,
                 height: int = 480, width: int = 640, dynamic_batch: bool = True,
                 decode: bool = False, opset: int = 17) -> List[str]:
-    """Export the forward pass of ``tasks`` to ONNX.
+    """
+    Export the forward pass of ``tasks`` to ONNX.
 
-    Args:
-        model: the HydraNet (a copy is exported on the CPU in float32, eval mode).
-        path: the .onnx file to write.
-        tasks: heads in the graph (all built heads when None).
-        height: input height (multiple of 32), fixed in the graph.
-        width: input width (multiple of 32), fixed in the graph.
-        dynamic_batch: make the batch dimension symbolic.
-        decode: decode boxes, scores and keypoints in the graph (see the module
-            docstring); False exports the raw forward.
-        opset: ONNX opset.
-
-    Returns:
-        the output names, in graph order.
-
+    :param model: the HydraNet (a copy is exported on the CPU in float32, eval mode).
+    :param path: the .onnx file to write.
+    :param tasks: heads in the graph (all built heads when None).
+    :param height: input height (multiple of 32), fixed in the graph.
+    :param width: input width (multiple of 32), fixed in the graph.
+    :param dynamic_batch: make the batch dimension symbolic.
+    :param decode: decode boxes, scores and keypoints in the graph (see the module
+        docstring); False exports the raw forward.
+    :param opset: ONNX opset.
+    :return: the output names, in graph order.
     """
     if height % 32 or width % 32:
         raise ValueError(f'export size {height}x{width}: height and width must be '

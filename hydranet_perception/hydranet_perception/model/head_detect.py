@@ -13,7 +13,8 @@
 # limitations under the License.
 
 
-"""Anchor-free detection head with decoupled class and box branches (layers only).
+"""
+Anchor-free detection head with decoupled class and box branches (layers only).
 
 One anchor point per feature-map cell at strides 8, 16 and 32; cell (i, j) of the
 stride-s level is the point ``((j + 0.5) s, (i + 0.5) s)`` in network-input pixels.
@@ -29,26 +30,22 @@ Raw outputs (no sigmoid, no decoding; see ``postprocess.decode``):
 
 from typing import Dict, List, Sequence, Tuple
 
+from hydranet_perception.model.blocks import DWConv, init_prior_bias
 import torch
 from torch import nn
-
-from hydranet_perception.model.blocks import DWConv, init_prior_bias
 
 BOX_BIAS = 1.0  # softplus(1.0) = 1.31 strides: a small initial box around each anchor
 
 
 def make_anchors(sizes: Sequence[Tuple[int, int]], strides: Sequence[int], *,
                  device=None) -> torch.Tensor:
-    """Return the anchor points of feature maps of the given sizes.
+    """
+    Return the anchor points of feature maps of the given sizes.
 
-    Args:
-        sizes: (h, w) of each level's feature map.
-        strides: the stride of each level.
-        device: where to put the result.
-
-    Returns:
-        Tensor[A, 3] float32: centre x, centre y and stride, in pixels.
-
+    :param sizes: (h, w) of each level's feature map.
+    :param strides: the stride of each level.
+    :param device: where to put the result.
+    :return: Tensor[A, 3] float32: centre x, centre y and stride, in pixels.
     """
     out = []
     for (h, w), s in zip(sizes, strides):
@@ -66,14 +63,13 @@ def flatten_levels(maps: List[torch.Tensor]) -> torch.Tensor:
 
 
 class DetectHead(nn.Module):
-    """Per level: class branch and box branch, each two depthwise-separable convs.
+    """
+    Per level: class branch and box branch, each two depthwise-separable convs.
 
-    Args:
-        in_channels: channels of P3, P4, P5.
-        num_classes: T, the thing classes.
-        hidden: channels of the branches.
-        strides: the pyramid strides.
-
+    :param in_channels: channels of P3, P4, P5.
+    :param num_classes: T, the thing classes.
+    :param hidden: channels of the branches.
+    :param strides: the pyramid strides.
     """
 
     def __init__(self, *, in_channels: Sequence[int], num_classes: int, hidden: int,

@@ -13,7 +13,8 @@
 # limitations under the License.
 
 
-"""Keypoint head (YOLO-Pose style): K keypoint slots per anchor point (layers only).
+"""
+Keypoint head (YOLO-Pose style): K keypoint slots per anchor point (layers only).
 
 Raw output ``keypoints`` (Tensor[B, A, K, 3]): per anchor and slot, dx and dy, the
 offset from the anchor centre in units of the anchor's stride (keypoint x =
@@ -23,21 +24,19 @@ the detected class; slots beyond that schema are ignored.
 
 from typing import Dict, List, Sequence
 
+from hydranet_perception.model.blocks import DWConv
+from hydranet_perception.model.head_detect import flatten_levels
 import torch
 from torch import nn
 
-from hydranet_perception.model.blocks import DWConv
-from hydranet_perception.model.head_detect import flatten_levels
-
 
 class KeypointHead(nn.Module):
-    """Per level: two depthwise-separable convs and a 1 x 1 projection to K x 3.
+    """
+    Per level: two depthwise-separable convs and a 1 x 1 projection to K x 3.
 
-    Args:
-        in_channels: channels of P3, P4, P5.
-        num_keypoints: K, the largest keypoint schema of the label space.
-        hidden: channels of the branch.
-
+    :param in_channels: channels of P3, P4, P5.
+    :param num_keypoints: K, the largest keypoint schema of the label space.
+    :param hidden: channels of the branch.
     """
 
     def __init__(self, *, in_channels: Sequence[int], num_keypoints: int, hidden: int):

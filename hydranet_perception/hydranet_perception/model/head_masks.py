@@ -13,7 +13,8 @@
 # limitations under the License.
 
 
-"""Mask head (YOLACT style): shared prototypes plus per-anchor coefficients (layers only).
+"""
+Mask head (YOLACT style): shared prototypes plus per-anchor coefficients (layers only).
 
 Raw outputs:
 
@@ -27,22 +28,20 @@ Raw outputs:
 
 from typing import Dict, List, Sequence
 
+from hydranet_perception.model.blocks import Conv, DWConv
+from hydranet_perception.model.head_detect import flatten_levels
 import torch
 from torch import nn
 
-from hydranet_perception.model.blocks import Conv, DWConv
-from hydranet_perception.model.head_detect import flatten_levels
-
 
 class MaskHead(nn.Module):
-    """Prototype branch on P3 and a light coefficient branch per level.
+    """
+    Prototype branch on P3 and a light coefficient branch per level.
 
-    Args:
-        in_channels: channels of P3, P4, P5.
-        num_prototypes: P.
-        hidden: channels of the coefficient branches.
-        proto_channels: channels inside the prototype branch.
-
+    :param in_channels: channels of P3, P4, P5.
+    :param num_prototypes: P.
+    :param hidden: channels of the coefficient branches.
+    :param proto_channels: channels inside the prototype branch.
     """
 
     def __init__(self, *, in_channels: Sequence[int], num_prototypes: int, hidden: int,

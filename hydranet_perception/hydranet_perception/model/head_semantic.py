@@ -13,7 +13,8 @@
 # limitations under the License.
 
 
-"""Semantic head: light fusion of the pyramid levels into per-pixel logits (layers only).
+"""
+Semantic head: light fusion of the pyramid levels into per-pixel logits (layers only).
 
 Raw output ``semantic`` (Tensor[B, C, H/4, W/4]): logits over all C classes (stuff and
 things, global ids) at 1/4 of the input resolution.  P4 and P5 are projected, upsampled
@@ -24,21 +25,19 @@ bilinear upsampling commute, so classifying first gives the same logits for less
 
 from typing import Dict, List, Sequence
 
+from hydranet_perception.model.blocks import Conv, DWConv
 import torch
 from torch import nn
 import torch.nn.functional as F
 
-from hydranet_perception.model.blocks import Conv, DWConv
-
 
 class SemanticHead(nn.Module):
-    """FPN-style fusion and a 1 x 1 classifier at stride 8, logits upsampled to stride 4.
+    """
+    FPN-style fusion and a 1 x 1 classifier at stride 8, logits upsampled to stride 4.
 
-    Args:
-        in_channels: channels of P3, P4, P5.
-        num_classes: C, all classes of the label space.
-        hidden: channels of the fused map.
-
+    :param in_channels: channels of P3, P4, P5.
+    :param num_classes: C, all classes of the label space.
+    :param hidden: channels of the fused map.
     """
 
     def __init__(self, *, in_channels: Sequence[int], num_classes: int, hidden: int):

@@ -17,22 +17,21 @@
 
 from typing import Dict, Iterable, Optional, Tuple
 
+from hydranet_perception.model.config import ModelConfig, NEEDS_DETECT, TASKS
 import torch
 from torch import nn
 
-from hydranet_perception.model.config import ModelConfig, NEEDS_DETECT, TASKS
-
 
 class HydraNet(nn.Module):
-    """Backbone -> neck -> the requested heads, returning their raw outputs.
+    """
+    Backbone -> neck -> the requested heads, returning their raw outputs.
 
-    Args:
-        backbone: maps Tensor[B, 3, H, W] to a list of feature maps.
-        neck: maps that list to [P3, P4, P5] (strides 8, 16, 32).
-        heads: task name -> head; each head maps [P3, P4, P5] to a dict of tensors
-            whose keys start with the task name (see the head modules).
-        config: the ModelConfig it was built from, if any (kept for export and
-            checkpoints; ``build_model`` sets it).
+    :param backbone: maps Tensor[B, 3, H, W] to a list of feature maps.
+    :param neck: maps that list to [P3, P4, P5] (strides 8, 16, 32).
+    :param heads: task name -> head; each head maps [P3, P4, P5] to a dict of tensors
+        whose keys start with the task name (see the head modules).
+    :param config: the ModelConfig it was built from, if any (kept for export and
+        checkpoints; ``build_model`` sets it).
 
     ``forward(images, tasks)`` runs only the heads named in ``tasks`` (all built heads
     when None); masks and keypoints bring in detect, which they depend on.  Images are
@@ -49,15 +48,14 @@ class HydraNet(nn.Module):
 
     @property
     def tasks(self) -> Tuple[str, ...]:
-        """The heads this model has, in canonical order."""
+        """Return the heads this model has, in canonical order."""
         return tuple(t for t in TASKS if t in self.heads)
 
     def resolve_tasks(self, tasks: Optional[Iterable[str]] = None) -> Tuple[str, ...]:
-        """Return the heads to run for ``tasks``, in canonical order.
+        """
+        Return the heads to run for ``tasks``, in canonical order.
 
-        Raises:
-            ValueError: for an unknown task or one whose head was not built.
-
+        :raises ValueError: for an unknown task or one whose head was not built.
         """
         if tasks is None:
             return self.tasks

@@ -17,18 +17,17 @@
 
 from typing import List, Sequence
 
+from hydranet_perception.model.blocks import C2f, Conv
 import torch
 from torch import nn
 
-from hydranet_perception.model.blocks import C2f, Conv
-
 
 class PANNeck(nn.Module):
-    """Fuse [C3, C4, C5] into [P3, P4, P5] with the same channels (YOLOv8's PAN).
+    """
+    Fuse [C3, C4, C5] into [P3, P4, P5] with the same channels (YOLOv8's PAN).
 
-    Args:
-        in_channels: channels of C3, C4, C5.
-        depth: bottlenecks per C2f.
+    :param in_channels: channels of C3, C4, C5.
+    :param depth: bottlenecks per C2f.
 
     Shapes: Tensor[B, c_l, H / s_l, W / s_l] in and out for s_l = 8, 16, 32.
     """

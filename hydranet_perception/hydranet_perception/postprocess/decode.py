@@ -13,17 +13,17 @@
 # limitations under the License.
 
 
-"""Decoding of the raw head outputs into pixels (shared by the losses and postprocessing).
+"""
+Decoding of the raw head outputs into pixels (shared by the losses and postprocessing).
 
 All coordinates are network-input pixels, continuous (pixel edges at integers).
 """
 
 from typing import Sequence, Tuple
 
+from hydranet_perception.model.head_detect import make_anchors
 import torch
 import torch.nn.functional as F
-
-from hydranet_perception.model.head_detect import make_anchors
 
 __all__ = ['anchors_for', 'decode_boxes', 'decode_keypoints', 'make_anchors']
 
@@ -36,16 +36,13 @@ def anchors_for(height: int, width: int, strides: Sequence[int] = (8, 16, 32), *
 
 
 def decode_boxes(box_raw: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:
-    """Turn raw distances into boxes.
+    """
+    Turn raw distances into boxes.
 
-    Args:
-        box_raw: Tensor[..., A, 4] raw left, top, right, bottom (``detect_box``).
-        anchors: Tensor[A, 3] centre x, centre y, stride in pixels.
-
-    Returns:
-        Tensor[..., A, 4] x1, y1, x2, y2 in pixels, where each distance is
+    :param box_raw: Tensor[..., A, 4] raw left, top, right, bottom (``detect_box``).
+    :param anchors: Tensor[A, 3] centre x, centre y, stride in pixels.
+    :return: Tensor[..., A, 4] x1, y1, x2, y2 in pixels, where each distance is
         ``softplus(raw) * stride``.
-
     """
     d = F.softplus(box_raw.float()) * anchors[:, 2:3]
     c = anchors[:, :2]
@@ -54,16 +51,13 @@ def decode_boxes(box_raw: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:
 
 def decode_keypoints(kpt_raw: torch.Tensor, anchors: torch.Tensor
                      ) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Turn raw keypoint outputs into positions and visibility probabilities.
+    """
+    Turn raw keypoint outputs into positions and visibility probabilities.
 
-    Args:
-        kpt_raw: Tensor[..., A, K, 3] raw dx, dy (in strides) and visibility logit.
-        anchors: Tensor[A, 3] centre x, centre y, stride in pixels.
-
-    Returns:
-        (xy, vis): Tensor[..., A, K, 2] x, y in pixels (``cx + dx * stride``) and
+    :param kpt_raw: Tensor[..., A, K, 3] raw dx, dy (in strides) and visibility logit.
+    :param anchors: Tensor[A, 3] centre x, centre y, stride in pixels.
+    :return: (xy, vis): Tensor[..., A, K, 2] x, y in pixels (``cx + dx * stride``) and
         Tensor[..., A, K] visibility in [0, 1].
-
     """
     raw = kpt_raw.float()
     xy = anchors[:, None, :2] + raw[..., :2] * anchors[:, None, 2:3]

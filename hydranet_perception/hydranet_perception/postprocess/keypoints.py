@@ -17,18 +17,16 @@
 
 from typing import Tuple
 
-import torch
-
 from hydranet_perception.postprocess.decode import decode_keypoints
 from hydranet_perception.schema import LabelSpace
+import torch
 
 
 def keypoint_tables(label_space: LabelSpace, device=None) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Per thing channel, the OKS sigmas and the slots its schema uses.
+    """
+    Per thing channel, the OKS sigmas and the slots its schema uses.
 
-    Returns:
-        (sigmas Tensor[T, K] float32, 0 for unused slots; used Tensor[T, K] bool).
-
+    :return: (sigmas Tensor[T, K] float32, 0 for unused slots; used Tensor[T, K] bool).
     """
     k = label_space.max_keypoints
     sig = torch.zeros((label_space.num_things, k), dtype=torch.float32)
@@ -42,18 +40,15 @@ def keypoint_tables(label_space: LabelSpace, device=None) -> Tuple[torch.Tensor,
 
 def keypoints_for_detections(kpt_raw: torch.Tensor, anchors: torch.Tensor,
                              channels: torch.Tensor, used: torch.Tensor) -> torch.Tensor:
-    """Decode the keypoints of kept detections in network-input pixels.
+    """
+    Decode the keypoints of kept detections in network-input pixels.
 
-    Args:
-        kpt_raw: Tensor[N, K, 3] raw keypoint outputs of the kept anchors.
-        anchors: Tensor[N, 3] their anchors (cx, cy, stride).
-        channels: Tensor[N] int64 detection channel of each detection.
-        used: Tensor[T, K] bool, slots used by each thing channel's schema.
-
-    Returns:
-        Tensor[N, K, 3] x, y in input pixels and score (visibility probability) in
+    :param kpt_raw: Tensor[N, K, 3] raw keypoint outputs of the kept anchors.
+    :param anchors: Tensor[N, 3] their anchors (cx, cy, stride).
+    :param channels: Tensor[N] int64 detection channel of each detection.
+    :param used: Tensor[T, K] bool, slots used by each thing channel's schema.
+    :return: Tensor[N, K, 3] x, y in input pixels and score (visibility probability) in
         [0, 1]; slots outside the class's schema are all zero.
-
     """
     xy, vis = decode_keypoints(kpt_raw, anchors)
     out = torch.cat([xy, vis[..., None]], -1)

@@ -13,7 +13,8 @@
 # limitations under the License.
 
 
-"""Letterboxing an image into the network input, and mapping results back exactly.
+"""
+Letterboxing an image into the network input, and mapping results back exactly.
 
 The geometry is that of ``data.transforms.letterbox_params`` (so training and inference
 agree): scale ``s = min(H / h, W / w)``, resized size ``(round(h s), round(w s))``,
@@ -41,14 +42,13 @@ def as_numpy(x) -> np.ndarray:
 
 @dataclass(frozen=True)
 class LetterboxInfo:
-    """How an original image of ``orig_size`` sits in the network input.
+    """
+    How an original image of ``orig_size`` sits in the network input.
 
-    Attributes:
-        orig_size: (h, w) of the original image.
-        input_size: (H, W) of the network input.
-        resized: (nh, nw), the size of the resized image inside the input.
-        offset: (oy, ox), the top-left corner of the resized image in the input.
-
+    :ivar orig_size: (h, w) of the original image.
+    :ivar input_size: (H, W) of the network input.
+    :ivar resized: (nh, nw), the size of the resized image inside the input.
+    :ivar offset: (oy, ox), the top-left corner of the resized image in the input.
     """
 
     orig_size: Tuple[int, int]
@@ -75,17 +75,14 @@ def letterbox_info(orig_size: Tuple[int, int], input_size: Tuple[int, int]) -> L
 
 def letterbox(image: Array, size: Tuple[int, int], *, device=None,
               fill: int = 114) -> Tuple[torch.Tensor, LetterboxInfo]:
-    """Resize keeping the aspect ratio and pad to ``size``.
+    """
+    Resize keeping the aspect ratio and pad to ``size``.
 
-    Args:
-        image: uint8[h, w, 3] RGB (numpy or tensor).
-        size: (H, W) of the network input.
-        device: where to do the work and leave the result (e.g. the GPU).
-        fill: padding value (0-255).
-
-    Returns:
-        (Tensor[3, H, W] float32 RGB in [0, 1], LetterboxInfo).
-
+    :param image: uint8[h, w, 3] RGB (numpy or tensor).
+    :param size: (H, W) of the network input.
+    :param device: where to do the work and leave the result (e.g. the GPU).
+    :param fill: padding value (0-255).
+    :return: (Tensor[3, H, W] float32 RGB in [0, 1], LetterboxInfo).
     """
     if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f'expected an RGB image [h, w, 3], got shape {tuple(image.shape)}')
@@ -158,18 +155,15 @@ def keypoints_to_input(kpts: Array, info: LetterboxInfo) -> Array:
 
 def sampling_grid(info: LetterboxInfo, window: Optional[Tuple[int, int, int, int]] = None, *,
                   device=None) -> torch.Tensor:
-    """Return the ``grid_sample`` grid of original pixel centres in input coordinates.
+    """
+    Return the ``grid_sample`` grid of original pixel centres in input coordinates.
 
-    Args:
-        info: the letterbox geometry.
-        window: (y0, y1, x0, x1), a block of original pixels (default: all of them).
-        device: where to build the grid.
-
-    Returns:
-        Tensor[1, y1 - y0, x1 - x0, 2], normalised for ``align_corners=False`` over the
+    :param info: the letterbox geometry.
+    :param window: (y0, y1, x0, x1), a block of original pixels (default: all of them).
+    :param device: where to build the grid.
+    :return: Tensor[1, y1 - y0, x1 - x0, 2], normalised for ``align_corners=False`` over the
         whole network input, so it samples any map that covers the input (at full or
         reduced resolution, e.g. 1/4 for prototypes).
-
     """
     h, w = info.orig_size
     y0, y1, x0, x1 = window if window is not None else (0, h, 0, w)
@@ -186,17 +180,14 @@ def sampling_grid(info: LetterboxInfo, window: Optional[Tuple[int, int, int, int
 def map_to_original(maps: torch.Tensor, info: LetterboxInfo, *,
                     window: Optional[Tuple[int, int, int, int]] = None,
                     mode: str = 'bilinear') -> torch.Tensor:
-    """Resample maps covering the network input onto original pixels.
+    """
+    Resample maps covering the network input onto original pixels.
 
-    Args:
-        maps: Tensor[C, h', w'] covering the whole input (h' = H / k for any k).
-        info: the letterbox geometry.
-        window: (y0, y1, x0, x1) of original pixels to produce (default: all).
-        mode: 'bilinear' for logits and probabilities, 'nearest' for labels and masks.
-
-    Returns:
-        Tensor[C, y1 - y0, x1 - x0] float32.
-
+    :param maps: Tensor[C, h', w'] covering the whole input (h' = H / k for any k).
+    :param info: the letterbox geometry.
+    :param window: (y0, y1, x0, x1) of original pixels to produce (default: all).
+    :param mode: 'bilinear' for logits and probabilities, 'nearest' for labels and masks.
+    :return: Tensor[C, y1 - y0, x1 - x0] float32.
     """
     grid = sampling_grid(info, window, device=maps.device)
     return F.grid_sample(maps[None].float(), grid, mode=mode, padding_mode='border',
@@ -204,7 +195,8 @@ def map_to_original(maps: torch.Tensor, info: LetterboxInfo, *,
 
 
 def working_info(info: LetterboxInfo) -> LetterboxInfo:
-    """Return the geometry of the image at the scale the network saw it.
+    """
+    Return the geometry of the image at the scale the network saw it.
 
     Its ``orig_size`` is ``info.resized`` where the image was shrunk into the input (the
     original size where it was enlarged), so ``warp_to_original(maps, working_info(info))``
@@ -217,7 +209,8 @@ def working_info(info: LetterboxInfo) -> LetterboxInfo:
 
 
 def labels_to_size(labels: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
-    """Resize a label map [h, w] to ``size`` (H, W) by nearest neighbour.
+    """
+    Resize a label map [h, w] to ``size`` (H, W) by nearest neighbour.
 
     Output pixel (y, x) takes label ``[floor((y + 0.5) h / H), floor((x + 0.5) w / W)]``
     (pixel centres, like ``nearest-exact``); uint8, int16 and int32 maps are supported.
@@ -230,7 +223,8 @@ def labels_to_size(labels: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
 
 def warp_matrix(info: LetterboxInfo, map_size: Tuple[int, int],
                 origin: Tuple[int, int] = (0, 0)) -> np.ndarray:
-    """Return the 2x3 matrix from original pixels to the coordinates of a map.
+    """
+    Return the 2x3 matrix from original pixels to the coordinates of a map.
 
     Pixel (x, y) of a window of original pixels whose top-left is ``origin`` (y0, x0)
     has its centre at (x0 + x + 0.5, y0 + y + 0.5); the matrix gives the point of a map
@@ -248,19 +242,16 @@ def warp_matrix(info: LetterboxInfo, map_size: Tuple[int, int],
 
 def warp_to_original(maps: np.ndarray, info: LetterboxInfo, *,
                      window: Optional[Tuple[int, int, int, int]] = None) -> List[np.ndarray]:
-    """``map_to_original`` (bilinear, border) with OpenCV, for maps on the CPU.
+    """
+    ``map_to_original`` (bilinear, border) with OpenCV, for maps on the CPU.
 
     One ``cv2.warpAffine`` per channel: ~5x faster than ``grid_sample`` plus the
     channels-last copy an argmax wants, and the same values to ~1e-5 (tested).
 
-    Args:
-        maps: float32[C, h', w'] covering the whole input.
-        info: the letterbox geometry.
-        window: (y0, y1, x0, x1) of original pixels to produce (default: all).
-
-    Returns:
-        C arrays float32[y1 - y0, x1 - x0].
-
+    :param maps: float32[C, h', w'] covering the whole input.
+    :param info: the letterbox geometry.
+    :param window: (y0, y1, x0, x1) of original pixels to produce (default: all).
+    :return: C arrays float32[y1 - y0, x1 - x0].
     """
     h, w = info.orig_size
     y0, y1, x0, x1 = window if window is not None else (0, h, 0, w)

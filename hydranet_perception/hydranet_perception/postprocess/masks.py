@@ -18,15 +18,15 @@
 import math
 from typing import Tuple
 
+from hydranet_perception.postprocess.letterbox import as_numpy, LetterboxInfo, \
+    warp_to_original
 import numpy as np
 import torch
 
-from hydranet_perception.postprocess.letterbox import as_numpy, LetterboxInfo, \
-    warp_to_original
-
 
 def pixels_in_box(box, size: Tuple[int, int]) -> Tuple[int, int, int, int]:
-    """Return (r0, r1, c0, c1): the pixels of an image of ``size`` whose centres lie in box.
+    """
+    Return (r0, r1, c0, c1): the pixels of an image of ``size`` whose centres lie in box.
 
     ``box`` is x1, y1, x2, y2 in pixel-edge coordinates; pixel (r, c) has its centre at
     (c + 0.5, r + 0.5) and is inside when x1 <= c + 0.5 <= x2 and y1 <= r + 0.5 <= y2.
@@ -40,23 +40,20 @@ def pixels_in_box(box, size: Tuple[int, int]) -> Tuple[int, int, int, int]:
 
 def assemble_masks(coef: torch.Tensor, protos: torch.Tensor, boxes, info: LetterboxInfo, *,
                    mask_thresh: float = 0.5) -> np.ndarray:
-    """Build full-size masks in original pixels for the kept detections only.
+    """
+    Build full-size masks in original pixels for the kept detections only.
 
     The mask logits ``coef @ protos`` (prototype resolution, covering the network
     input) are resampled bilinearly at the centres of the original pixels inside each
     box (``pixels_in_box``), with OpenCV on the CPU whatever the device (the logits are
     small), and thresholded; pixels outside the box are False.
 
-    Args:
-        coef: Tensor[N, P] coefficients of the kept detections.
-        protos: Tensor[P, h, w] prototypes of the image.
-        boxes: Tensor or array [N, 4] x1, y1, x2, y2 in *original* pixels.
-        info: the letterbox geometry.
-        mask_thresh: probability threshold.
-
-    Returns:
-        bool[N, H0, W0], (H0, W0) = ``info.orig_size``.
-
+    :param coef: Tensor[N, P] coefficients of the kept detections.
+    :param protos: Tensor[P, h, w] prototypes of the image.
+    :param boxes: Tensor or array [N, 4] x1, y1, x2, y2 in *original* pixels.
+    :param info: the letterbox geometry.
+    :param mask_thresh: probability threshold.
+    :return: bool[N, H0, W0], (H0, W0) = ``info.orig_size``.
     """
     h0, w0 = info.orig_size
     n = coef.shape[0]

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Match the detections of two predictions of one image by class and box IoU.
+"""
+Match the detections of two predictions of one image by class and box IoU.
 
 Two runtimes (or two CPUs) give the same detections only up to rounding: where scores
 tie, the order of the rows, and which of two near-equal candidates survives NMS or
@@ -26,7 +27,8 @@ import numpy as np
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Return the IoU of every box in ``a`` (float[N, 4]) with every box in ``b`` (float[M, 4]).
+    """
+    Return the IoU of every box in ``a`` (float[N, 4]) with every box in ``b`` (float[M, 4]).
 
     Boxes are x1, y1, x2, y2; the result is float64[N, M], 0 where the union is empty.
     """
@@ -43,7 +45,8 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def match_detections(boxes_a, scores_a, classes_a, boxes_b, scores_b, classes_b, *,
                      iou_thresh: float = 0.5) -> Tuple[np.ndarray, np.ndarray]:
-    """Pair detections of A with detections of B of the same class, greedily by score.
+    """
+    Pair detections of A with detections of B of the same class, greedily by score.
 
     Detections of A are visited by decreasing score (ties by row); each takes the
     still unpaired detection of B of the same class with the highest IoU, if that IoU
@@ -51,19 +54,15 @@ def match_detections(boxes_a, scores_a, classes_a, boxes_b, scores_b, classes_b,
     row). Row order matters only where two detections of A with one score compete for
     one detection of B.
 
-    Args:
-        boxes_a: float[N, 4] x1, y1, x2, y2.
-        scores_a: float[N].
-        classes_a: int[N].
-        boxes_b: float[M, 4].
-        scores_b: float[M].
-        classes_b: int[M].
-        iou_thresh: the least IoU of a pair.
-
-    Returns:
-        (pairs int64[P, 2] of (row in A, row in B), ious float64[P]), in the order
+    :param boxes_a: float[N, 4] x1, y1, x2, y2.
+    :param scores_a: float[N].
+    :param classes_a: int[N].
+    :param boxes_b: float[M, 4].
+    :param scores_b: float[M].
+    :param classes_b: int[M].
+    :param iou_thresh: the least IoU of a pair.
+    :return: (pairs int64[P, 2] of (row in A, row in B), ious float64[P]), in the order
         the pairs were made (decreasing score in A).
-
     """
     scores_a = np.asarray(scores_a, np.float64).reshape(-1)
     scores_b = np.asarray(scores_b, np.float64).reshape(-1)
@@ -90,7 +89,8 @@ def match_detections(boxes_a, scores_a, classes_a, boxes_b, scores_b, classes_b,
 
 
 def compare_predictions(a, b, *, iou_thresh: float = 0.5) -> Dict:
-    """Return how far two Predictions of one image differ, detections matched by class + IoU.
+    """
+    Return how far two Predictions of one image differ, detections matched by class + IoU.
 
     Keys: ``count_a``, ``count_b``, ``matched``, ``unmatched_a``, ``unmatched_b``;
     ``unmatched_score_max`` (the highest score of an unmatched detection, 0 when none:

@@ -24,17 +24,14 @@ from torchvision.ops import batched_nms
 def select_candidates(cls_logits: torch.Tensor, *, score_thresh: float,
                       pre_nms_topk: int = 1000) -> Tuple[torch.Tensor, torch.Tensor,
                                                          torch.Tensor]:
-    """Pick the anchors worth suppressing: best class per anchor above the threshold.
+    """
+    Pick the anchors worth suppressing: best class per anchor above the threshold.
 
-    Args:
-        cls_logits: Tensor[A, T] class logits of one image.
-        score_thresh: minimum probability.
-        pre_nms_topk: keep at most this many, the highest scoring.
-
-    Returns:
-        (anchor_index Tensor[M] int64, scores Tensor[M], channels Tensor[M] int64),
+    :param cls_logits: Tensor[A, T] class logits of one image.
+    :param score_thresh: minimum probability.
+    :param pre_nms_topk: keep at most this many, the highest scoring.
+    :return: (anchor_index Tensor[M] int64, scores Tensor[M], channels Tensor[M] int64),
         sorted by decreasing score.
-
     """
     scores, channels = cls_logits.float().sigmoid().max(-1)
     idx = torch.nonzero(scores > score_thresh).reshape(-1)
@@ -46,22 +43,19 @@ def select_candidates(cls_logits: torch.Tensor, *, score_thresh: float,
 
 def nms(boxes: torch.Tensor, scores: torch.Tensor, classes: torch.Tensor, *,
         iou_thresh: float, max_det: int = 100, class_agnostic: bool = False) -> torch.Tensor:
-    """Class-aware NMS (``torchvision.ops.batched_nms``).
+    """
+    Class-aware NMS (``torchvision.ops.batched_nms``).
 
     Boxes of different classes never suppress each other unless ``class_agnostic``.
 
-    Args:
-        boxes: Tensor[M, 4] x1, y1, x2, y2.
-        scores: Tensor[M].
-        classes: Tensor[M] int64.
-        iou_thresh: a box is dropped when its IoU with a higher-scoring kept box of
-            the same class exceeds this.
-        max_det: keep at most this many.
-        class_agnostic: suppress across classes too.
-
-    Returns:
-        Tensor[N] int64 indices of the kept boxes, by decreasing score.
-
+    :param boxes: Tensor[M, 4] x1, y1, x2, y2.
+    :param scores: Tensor[M].
+    :param classes: Tensor[M] int64.
+    :param iou_thresh: a box is dropped when its IoU with a higher-scoring kept box of
+        the same class exceeds this.
+    :param max_det: keep at most this many.
+    :param class_agnostic: suppress across classes too.
+    :return: Tensor[N] int64 indices of the kept boxes, by decreasing score.
     """
     if boxes.numel() == 0:
         return torch.zeros((0,), dtype=torch.int64, device=boxes.device)

@@ -13,7 +13,8 @@
 # limitations under the License.
 
 
-"""Panoptic fusion: things by score over stuff, as a pure function.
+"""
+Panoptic fusion: things by score over stuff, as a pure function.
 
 The rule (detectron2's ``combine_semantic_and_instance_outputs``, restated):
 
@@ -32,12 +33,11 @@ Segment ids are 1, 2, ... in that order, so every pixel is exactly one segment o
 from typing import List, Optional, Sequence, Tuple
 
 import cv2
-import numpy as np
-
 from hydranet_perception.postprocess.letterbox import Array, as_numpy
 from hydranet_perception.postprocess.masks import pixels_in_box
 from hydranet_perception.prediction import Segment
 from hydranet_perception.schema import VOID
+import numpy as np
 
 # Maps with fewer pixels take numpy instead of OpenCV's arithmetic: its Python binding
 # reads a 1x1 array as a scalar (compare(array, c) then fails, bitwise_and(array, c)
@@ -46,7 +46,8 @@ TINY_MAP = 64
 
 
 def box_windows(boxes: Optional[Array], masks: np.ndarray) -> np.ndarray:
-    """Return int64[N, 4] (y0, y1, x0, x1) windows outside which each mask is False.
+    """
+    Return int64[N, 4] (y0, y1, x0, x1) windows outside which each mask is False.
 
     From the boxes (x1, y1, x2, y2, pixel edges) when given: the pixels whose centres
     lie in the box (``pixels_in_box``, outside which the masks of ``assemble_masks`` are
@@ -69,28 +70,25 @@ def panoptic_fusion(semantic: Array, masks: Array, scores: Array, class_ids: Arr
                     min_stuff_area: int = 64, score_thresh: float = 0.0,
                     boxes: Optional[Array] = None
                     ) -> Tuple[np.ndarray, List[Segment], np.ndarray]:
-    """Fuse instance masks and a semantic map into a panoptic map.
+    """
+    Fuse instance masks and a semantic map into a panoptic map.
 
     Instances are handled inside their windows (see ``box_windows``) and stuff in one
     vectorised pass, so the cost grows with the instances' area, not their number
     times the image's (~0.6 ms at 640x480 on one core with four instances).
 
-    Args:
-        semantic: int[H, W] global class ids (255 void).
-        masks: bool[N, H, W] instance masks.
-        scores: float[N] instance scores.
-        class_ids: int[N] global class ids of the instances.
-        stuff_ids: the stuff class ids of the label space.
-        min_visible_fraction: drop an instance whose unoccluded part is smaller.
-        min_stuff_area: drop a stuff segment smaller than this (pixels).
-        score_thresh: ignore instances scoring below this.
-        boxes: float[N, 4] x1, y1, x2, y2 with each mask False outside its box, or
-            None (the windows are then found from the masks).
-
-    Returns:
-        (panoptic int32[H, W] segment ids with 0 = void, segments, instance_ids
+    :param semantic: int[H, W] global class ids (255 void).
+    :param masks: bool[N, H, W] instance masks.
+    :param scores: float[N] instance scores.
+    :param class_ids: int[N] global class ids of the instances.
+    :param stuff_ids: the stuff class ids of the label space.
+    :param min_visible_fraction: drop an instance whose unoccluded part is smaller.
+    :param min_stuff_area: drop a stuff segment smaller than this (pixels).
+    :param score_thresh: ignore instances scoring below this.
+    :param boxes: float[N, 4] x1, y1, x2, y2 with each mask False outside its box, or
+        None (the windows are then found from the masks).
+    :return: (panoptic int32[H, W] segment ids with 0 = void, segments, instance_ids
         int64[N]: each instance's segment id, 0 when it was dropped).
-
     """
     sem = as_numpy(semantic)
     if sem.dtype != np.uint8:

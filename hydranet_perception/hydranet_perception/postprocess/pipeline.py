@@ -18,9 +18,6 @@
 from typing import Dict, List, Sequence, Union
 
 import cv2
-import numpy as np
-import torch
-
 from hydranet_perception.postprocess.decode import anchors_for, decode_boxes
 from hydranet_perception.postprocess.keypoints import keypoint_tables, \
     keypoints_for_detections
@@ -31,6 +28,8 @@ from hydranet_perception.postprocess.nms import nms, select_candidates
 from hydranet_perception.postprocess.panoptic import panoptic_fusion, TINY_MAP
 from hydranet_perception.prediction import Prediction
 from hydranet_perception.schema import LabelSpace
+import numpy as np
+import torch
 
 
 @torch.no_grad()
@@ -41,7 +40,8 @@ def postprocess(outputs: Dict[str, torch.Tensor],
                 class_agnostic: bool = False, min_visible_fraction: float = 0.5,
                 min_stuff_area: int = 64, strides: Sequence[int] = (8, 16, 32)
                 ) -> List[Prediction]:
-    """Decode, suppress, assemble and fuse the raw outputs of a batch.
+    """
+    Decode, suppress, assemble and fuse the raw outputs of a batch.
 
     Steps per image: best class per anchor above ``score_thresh`` -> class-aware NMS
     -> at most ``max_det`` detections; masks and keypoints only for those; boxes,
@@ -49,23 +49,19 @@ def postprocess(outputs: Dict[str, torch.Tensor],
     the letterbox; panoptic fusion when the semantic head ran (things need masks:
     without the mask head, thing pixels stay void).
 
-    Args:
-        outputs: raw forward outputs (any subset of tasks; the batch dimension first).
-        infos: the letterbox geometry of each image (one for a batch of one).
-        label_space: the model's label space.
-        score_thresh: minimum detection probability.
-        nms_iou: IoU above which a same-class box is suppressed.
-        mask_thresh: mask probability threshold.
-        max_det: detections kept per image.
-        pre_nms_topk: candidates entering NMS at most.
-        class_agnostic: suppress across classes.
-        min_visible_fraction: panoptic overlap rule (see ``panoptic_fusion``).
-        min_stuff_area: panoptic minimum stuff segment area, in original pixels.
-        strides: pyramid strides, used when the outputs carry no anchors.
-
-    Returns:
-        one ``Prediction`` per image (numpy arrays, original pixels).
-
+    :param outputs: raw forward outputs (any subset of tasks; the batch dimension first).
+    :param infos: the letterbox geometry of each image (one for a batch of one).
+    :param label_space: the model's label space.
+    :param score_thresh: minimum detection probability.
+    :param nms_iou: IoU above which a same-class box is suppressed.
+    :param mask_thresh: mask probability threshold.
+    :param max_det: detections kept per image.
+    :param pre_nms_topk: candidates entering NMS at most.
+    :param class_agnostic: suppress across classes.
+    :param min_visible_fraction: panoptic overlap rule (see ``panoptic_fusion``).
+    :param min_stuff_area: panoptic minimum stuff segment area, in original pixels.
+    :param strides: pyramid strides, used when the outputs carry no anchors.
+    :return: one ``Prediction`` per image (numpy arrays, original pixels).
     """
     if isinstance(infos, LetterboxInfo):
         infos = [infos]
@@ -121,7 +117,8 @@ def postprocess(outputs: Dict[str, torch.Tensor],
 
 
 def semantic_labels(logits: torch.Tensor, info: LetterboxInfo) -> np.ndarray:
-    """Return the semantic class of each original pixel, uint8[h0, w0].
+    """
+    Return the semantic class of each original pixel, uint8[h0, w0].
 
     The logits Tensor[C, h, w] (covering the network input) are resampled bilinearly
     onto ``working_info(info)``, the image at the scale the network saw it, the argmax
@@ -135,7 +132,8 @@ def semantic_labels(logits: torch.Tensor, info: LetterboxInfo) -> np.ndarray:
 
 
 def argmax_planes(planes: Sequence[np.ndarray]) -> np.ndarray:
-    """Return uint8[H, W]: the index of the largest of C <= 255 float32[H, W] planes.
+    """
+    Return uint8[H, W]: the index of the largest of C <= 255 float32[H, W] planes.
 
     Ties go to the lowest index (like ``argmax``). A running maximum with OpenCV's
     vectorised compare/max: ~6x faster than ``argmax`` over a channels-last array.

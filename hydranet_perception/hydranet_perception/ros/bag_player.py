@@ -13,7 +13,8 @@
 # limitations under the License.
 
 
-"""Play a recorded bag to ROS topics, as ``ros2 bag play`` does, without rosbag2.
+"""
+Play a recorded bag to ROS topics, as ``ros2 bag play`` does, without rosbag2.
 
 Messages go out as the CDR bytes stored in the bag (``Publisher.publish`` of bytes):
 nothing is decoded or copied field by field, and header stamps are the recorded ones.
@@ -35,6 +36,8 @@ import time
 from typing import Dict, Optional, Sequence
 
 from builtin_interfaces.msg import Time
+from hydranet_perception.bag.bag_io import bag_info, iter_raw
+from hydranet_perception.bag.typestore import get_typestore
 import rclpy
 from rclpy.duration import Duration
 from rclpy.executors import ExternalShutdownException
@@ -44,19 +47,15 @@ from rclpy.serialization import deserialize_message
 from rclpy.signals import SignalHandlerOptions
 from rosgraph_msgs.msg import Clock
 
-from hydranet_perception.bag.io import bag_info, iter_raw
-from hydranet_perception.bag.typestore import get_typestore
-
 RELIABILITY = {'reliable': ReliabilityPolicy.RELIABLE,
                'best_effort': ReliabilityPolicy.BEST_EFFORT}
 
 
 def message_class(typename: str):
-    """Return the rclpy message class of ``pkg/msg/Name``.
+    """
+    Return the rclpy message class of ``pkg/msg/Name``.
 
-    Raises:
-        ImportError: when the interface package is not installed or sourced.
-
+    :raises ImportError: when the interface package is not installed or sourced.
     """
     pkg, kind, name = typename.split('/')
     try:
@@ -74,7 +73,8 @@ def to_rclpy(message, typename: str, typestore=None):
 
 
 class GracefulStop:
-    """Turn SIGINT and SIGTERM into a set ``threading.Event`` while in the ``with`` block.
+    """
+    Turn SIGINT and SIGTERM into a set ``threading.Event`` while in the ``with`` block.
 
     Loops check the event and finish cleanly (a bag is closed, the tail delivered); a
     second SIGINT raises ``KeyboardInterrupt`` for the impatient. Use it with
@@ -109,27 +109,26 @@ def _stamp(ns: int) -> Time:
 
 
 class BagPlayer:
-    """Publish the messages of one bag with their recorded timing (see module doc).
+    """
+    Publish the messages of one bag with their recorded timing (see module doc).
 
-    Args:
-        node: the node that owns the publishers.
-        bag: the bag folder.
-        rate: time factor (2 = twice as fast); 0 = as fast as the subscribers take it.
-        loop: start again at the end, until interrupted.
-        topics: the topics to play (default: all).
-        remap: bag topic -> published topic.
-        reliability: 'reliable' (default; matches reliable and best-effort
-            subscribers) or 'best_effort'.
-        depth: publisher history depth (1 when ``rate`` is 0 and reliable).
-        delay: seconds to wait before the first message (after subscribers matched).
-        clock_hz: publish ``/clock`` with the bag time at this rate (0: no clock).
-        wait_for_subscribers: before playing, wait until every played topic has this
-            many matched subscribers (default 1 when ``rate`` is 0, else 0).
-        wait_timeout: give up waiting for subscribers after this many seconds, and play.
-        ack_timeout: longest wait for one acknowledgement when ``rate`` is 0, and for
-            the last messages at the end.
-        stop: an event that ends playing when set (see ``GracefulStop``).
-
+    :param node: the node that owns the publishers.
+    :param bag: the bag folder.
+    :param rate: time factor (2 = twice as fast); 0 = as fast as the subscribers take it.
+    :param loop: start again at the end, until interrupted.
+    :param topics: the topics to play (default: all).
+    :param remap: bag topic -> published topic.
+    :param reliability: 'reliable' (default; matches reliable and best-effort
+        subscribers) or 'best_effort'.
+    :param depth: publisher history depth (1 when ``rate`` is 0 and reliable).
+    :param delay: seconds to wait before the first message (after subscribers matched).
+    :param clock_hz: publish ``/clock`` with the bag time at this rate (0: no clock).
+    :param wait_for_subscribers: before playing, wait until every played topic has this
+        many matched subscribers (default 1 when ``rate`` is 0, else 0).
+    :param wait_timeout: give up waiting for subscribers after this many seconds, and play.
+    :param ack_timeout: longest wait for one acknowledgement when ``rate`` is 0, and for
+        the last messages at the end.
+    :param stop: an event that ends playing when set (see ``GracefulStop``).
     """
 
     def __init__(self, node: Node, bag, *, rate: float = 1.0, loop: bool = False,
@@ -209,7 +208,8 @@ class BagPlayer:
             self.clock_pub.publish(Clock(clock=_stamp(bag_ns)))
 
     def _sleep_until(self, target: float, clock_at_target: int):
-        """Sleep until monotonic ``target``, publishing /clock meanwhile when asked.
+        """
+        Sleep until monotonic ``target``, publishing /clock meanwhile when asked.
 
         The clock runs at ``rate`` and reaches ``clock_at_target`` (bag time) at ``target``.
         """
@@ -224,7 +224,8 @@ class BagPlayer:
             self._stop.wait(min(step, 0.1))
 
     def stats(self) -> Dict:
-        """Return what was played so far.
+        """
+        Return what was played so far.
 
         ``elapsed_s`` is the wall time from the first to the last publication and
         ``played_bag_s`` the bag time between those messages (loops added), so with
@@ -282,7 +283,8 @@ class BagPlayer:
 
 
 def run_player(bag, *, ros_args: Optional[Sequence[str]] = None, **options) -> Dict:
-    """Initialise rclpy, play ``bag`` with ``BagPlayer(**options)``, shut down.
+    """
+    Initialise rclpy, play ``bag`` with ``BagPlayer(**options)``, shut down.
 
     SIGINT and SIGTERM stop playing (``GracefulStop``). Returns the player's statistics,
     with ``interrupted`` true when a signal ended it.

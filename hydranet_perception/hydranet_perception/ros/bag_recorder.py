@@ -13,7 +13,8 @@
 # limitations under the License.
 
 
-"""Record ROS topics into an MCAP rosbag2, as ``ros2 bag record -s mcap`` does.
+"""
+Record ROS topics into an MCAP rosbag2, as ``ros2 bag record -s mcap`` does.
 
 Subscriptions are raw (``create_subscription(..., raw=True)``): each message arrives as
 the CDR bytes its publisher sent and is written as is, so nothing is decoded. A topic
@@ -31,6 +32,9 @@ SIGINT / SIGTERM; messages already received are then written and the bag is clos
 import time
 from typing import Dict, Optional, Sequence
 
+from hydranet_perception.bag.bag_io import open_writer
+from hydranet_perception.bag.typestore import ensure_types, get_typestore
+from hydranet_perception.ros.bag_player import GracefulStop, message_class
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
@@ -38,10 +42,6 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from rclpy.signals import SignalHandlerOptions
 from rosbags.interfaces import (Qos, QosDurability, QosHistory, QosLiveliness,
                                 QosReliability, QosTime)
-
-from hydranet_perception.bag.io import open_writer
-from hydranet_perception.bag.typestore import ensure_types, get_typestore
-from hydranet_perception.ros.bag_player import GracefulStop, message_class
 
 RELIABILITY = {'reliable': ReliabilityPolicy.RELIABLE,
                'best_effort': ReliabilityPolicy.BEST_EFFORT}
@@ -73,15 +73,14 @@ def parse_topic_spec(spec: str):
 
 
 class BagRecorder:
-    """Subscribe to topics as they appear and write every message to a new bag.
+    """
+    Subscribe to topics as they appear and write every message to a new bag.
 
-    Args:
-        node: the node that owns the subscriptions.
-        out: the bag folder to create (must not exist).
-        topics: topic names, each optionally ``name:pkg/msg/Type``.
-        reliability: 'auto' (adapt to the publishers), 'reliable' or 'best_effort'.
-        max_messages: stop after this many messages (all topics together).
-
+    :param node: the node that owns the subscriptions.
+    :param out: the bag folder to create (must not exist).
+    :param topics: topic names, each optionally ``name:pkg/msg/Type``.
+    :param reliability: 'auto' (adapt to the publishers), 'reliable' or 'best_effort'.
+    :param max_messages: stop after this many messages (all topics together).
     """
 
     def __init__(self, node: Node, out, topics: Sequence[str], *, reliability: str = 'auto',
@@ -174,7 +173,8 @@ def run_recorder(out, topics: Sequence[str], *, duration: Optional[float] = None
                  max_messages: Optional[int] = None, reliability: str = 'auto',
                  poll_interval: float = 0.1,
                  ros_args: Optional[Sequence[str]] = None) -> Dict:
-    """Record ``topics`` into a new bag at ``out`` until a limit or a signal; return a summary.
+    """
+    Record ``topics`` into a new bag at ``out`` until a limit or a signal; return a summary.
 
     SIGINT and SIGTERM end the recording gracefully (a second SIGINT aborts at once).
     """

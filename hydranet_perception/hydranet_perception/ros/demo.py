@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""``hydranet-demo``: play a recorded bag through the real node and keep what it says.
+"""
+``hydranet-demo``: play a recorded bag through the real node and keep what it says.
 
 Starts ``hydranet_node`` (its console script, own process) and ``hydranet-bag play``
 (own process), listens to the node's outputs from this process, and writes to the
@@ -32,15 +33,14 @@ import sysconfig
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
+from hydranet_perception.bag.bag_io import bag_info
+from hydranet_perception.ros.messages import decode_instance
 from hydranet_perception_msgs.msg import InstanceArray, ModelInfo
 import numpy as np
 import rclpy
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 import yaml
-
-from hydranet_perception.bag.io import bag_info
-from hydranet_perception.ros.messages import decode_instance
 
 PKG_DIR = pathlib.Path(__file__).resolve().parents[1]
 BIN = pathlib.Path(sysconfig.get_path('scripts'))
@@ -128,7 +128,8 @@ class Collector:
 
 
 def stop_process(proc, timeout=20.0):
-    """Stop a process started with its own session: SIGINT as Ctrl-C, then SIGKILL.
+    """
+    Stop a process started with its own session: SIGINT as Ctrl-C, then SIGKILL.
 
     Returns its exit code.
     """
@@ -236,7 +237,7 @@ def print_table(summary: dict):
 
 def main(argv=None):
     """Parse arguments and run the demo."""
-    ap = argparse.ArgumentParser(prog='hydranet-demo', description=__doc__.split('\n')[0])
+    ap = argparse.ArgumentParser(prog='hydranet-demo', description=__doc__.strip().splitlines()[0])
     ap.add_argument('--bag', default=_share_file('data/sample_bag'),
                     help='rosbag2 folder to play (default: the shipped sample bag)')
     ap.add_argument('--out', default='out/demo', help='output folder')

@@ -66,7 +66,8 @@ def silent_input_warning(node, topic: str, silent_s: float, limit_s: float) -> s
 
 def build(node, snap: dict, *, configured: bool, active: bool, enabled: bool, engine,
           camera_info: bool, warning: str) -> DiagnosticArray:
-    """Build the node's DiagnosticArray from a PipelineStats snapshot.
+    """
+    Build the node's DiagnosticArray from a PipelineStats snapshot.
 
     The status is named after the node's fully qualified name (``/left/hydranet:
     pipeline``), so that nodes in several namespaces stay apart.

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The node's model: a Predictor plus what the node reports about it (no rclpy).
+"""
+The node's model: a Predictor plus what the node reports about it (no rclpy).
 
 Resolves the default (shipped) weights, refuses missing or wrong files with a message
 that says what to do, and applies the run-time options (tasks, thresholds, class
@@ -23,11 +24,10 @@ import hashlib
 import pathlib
 from typing import Optional, Sequence, Tuple
 
-import numpy as np
-
 from hydranet_perception.engine.runtimes import make_predictor, resolve_weights
 from hydranet_perception.model.checkpoint import CheckpointError, load_checkpoint
 from hydranet_perception.prediction import Prediction
+import numpy as np
 
 
 class EngineError(RuntimeError):

@@ -16,10 +16,9 @@
 
 import array
 
+from hydranet_perception.image_codec import compressed_to_rgb, ImageError, raw_to_rgb
 import numpy as np
 from sensor_msgs.msg import CompressedImage, Image
-
-from hydranet_perception.image_codec import compressed_to_rgb, ImageError, raw_to_rgb
 
 
 def image_to_rgb(msg: Image) -> np.ndarray:
@@ -34,7 +33,8 @@ def compressed_to_rgb_msg(msg: CompressedImage) -> np.ndarray:
 
 
 def array_to_image(array: np.ndarray, encoding: str, header) -> Image:
-    """Wrap an array in an Image message with the given header.
+    """
+    Wrap an array in an Image message with the given header.
 
     Supported: uint8[H, W, 3] as rgb8/bgr8, uint8[H, W] as mono8, int32[H, W] as 32SC1.
     """
@@ -57,7 +57,8 @@ def array_to_image(array: np.ndarray, encoding: str, header) -> Image:
 
 
 def as_array(typecode: str, values: np.ndarray) -> array.array:
-    """Copy a numpy array into the ``array.array`` a ROS sequence field stores.
+    """
+    Copy a numpy array into the ``array.array`` a ROS sequence field stores.
 
     One memcpy, and the field setters take it as is, also with field checks on
     (``ROS_PYTHON_CHECK_FIELDS=1``), where bytes or numpy arrays would be checked item

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Build and read hydranet_perception_msgs messages (message types only, no rclpy).
+"""
+Build and read hydranet_perception_msgs messages (message types only, no rclpy).
 
 Everything here works on plain message objects, so it is tested without a ROS graph;
 the node only calls these functions and publishes the results.
@@ -21,18 +22,18 @@ the node only calls these functions and publishes the results.
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
-from hydranet_perception_msgs.msg import (Instance, InstanceArray, Keypoint, KeypointSchema,
-                                          ModelInfo, PanopticInfo, PanopticSegment)
-import numpy as np
-
 from hydranet_perception.masks import decode_rle, encode_rle
 from hydranet_perception.prediction import Prediction
 from hydranet_perception.ros.image_msgs import as_array
 from hydranet_perception.schema import ClassInfo, KeypointSchema as SchemaSpec, LabelSpace
+from hydranet_perception_msgs.msg import (Instance, InstanceArray, Keypoint, KeypointSchema,
+                                          ModelInfo, PanopticInfo, PanopticSegment)
+import numpy as np
 
 
 def instance_array_msg(pred: Prediction, label_space: LabelSpace, header) -> InstanceArray:
-    """Build an InstanceArray from a prediction, with the input image's header.
+    """
+    Build an InstanceArray from a prediction, with the input image's header.
 
     Instance ids are the panoptic segment ids when a panoptic map exists (so consumers
     can index ~/panoptic with them); otherwise 1..N in score order.
@@ -120,7 +121,7 @@ def model_info_msg(*, label_space: LabelSpace, header, model_name: str, weights_
 class DecodedInstance:
     """An Instance message turned back into arrays, for consumers and tests."""
 
-    id: int
+    id: int  # noqa: A003 (the Instance message field)
     class_id: int
     score: float
     box: np.ndarray  # float32[4] x1, y1, x2, y2

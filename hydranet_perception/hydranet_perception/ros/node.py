@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""hydranet_node: camera in, one HydraNet pass, instances, panoptic maps and overlay out.
+"""
+hydranet_node: camera in, one HydraNet pass, instances, panoptic maps and overlay out.
 
 A lifecycle node, as ros2/demos' lifecycle_py: ``configure`` loads the model and creates
 the subscriptions and (lifecycle) publishers, ``activate`` starts processing,
@@ -31,6 +32,13 @@ import threading
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
+from hydranet_perception.engine.runtimes import backend_problem
+from hydranet_perception.image_codec import ImageError
+from hydranet_perception.ros import diagnostics, params
+from hydranet_perception.ros.engine import Engine, EngineError
+from hydranet_perception.ros.image_msgs import compressed_to_rgb_msg, image_to_rgb
+from hydranet_perception.ros.outputs import OutputPublisher, OverlayWorker
+from hydranet_perception.runtime import LatestSlot, PipelineStats, Throttle
 from hydranet_perception_msgs.msg import InstanceArray, ModelInfo, PanopticInfo
 from rcl_interfaces.msg import SetParametersResult
 import rclpy
@@ -41,14 +49,6 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from rclpy.qos_overriding_options import QoSOverridingOptions
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_srvs.srv import SetBool
-
-from hydranet_perception.engine.runtimes import backend_problem
-from hydranet_perception.image_codec import ImageError
-from hydranet_perception.ros import diagnostics, params
-from hydranet_perception.ros.engine import Engine, EngineError
-from hydranet_perception.ros.image_msgs import compressed_to_rgb_msg, image_to_rgb
-from hydranet_perception.ros.outputs import OutputPublisher, OverlayWorker
-from hydranet_perception.runtime import LatestSlot, PipelineStats, Throttle
 
 # Depth 5: frames that arrive while the executor is busy wait in DDS instead of being
 # overwritten unseen; the node then takes them and counts the replaced ones as dropped.
@@ -153,11 +153,12 @@ class HydraNetNode(LifecycleNode):
             self._rolling_back = False
 
     def _thresholds(self):
-        return dict(score_thresh=self._p('score_threshold'), nms_iou=self._p('nms_iou'),
-                    mask_thresh=self._p('mask_threshold'),
-                    max_det=self._p('max_detections'),
-                    tasks=[t for t in self._p('tasks') if t],
-                    class_filter=[c for c in self._p('class_filter') if c])
+        return {'score_thresh': self._p('score_threshold'),
+                'nms_iou': self._p('nms_iou'),
+                'mask_thresh': self._p('mask_threshold'),
+                'max_det': self._p('max_detections'),
+                'tasks': [t for t in self._p('tasks') if t],
+                'class_filter': [c for c in self._p('class_filter') if c]}
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -284,7 +285,8 @@ class HydraNetNode(LifecycleNode):
             self._engine, self._engine_params = engine, settings
 
     def _reload(self) -> bool:
-        """Load the model again with the current parameters; on failure keep the old one.
+        """
+        Load the model again with the current parameters; on failure keep the old one.
 
         The parameters are then rolled back to the running model's, so that they never
         say one thing while the model does another; log and diagnostics say so.

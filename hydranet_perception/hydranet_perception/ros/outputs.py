@@ -20,14 +20,13 @@ import threading
 import time
 from typing import Callable
 
-from std_msgs.msg import Header
-
 from hydranet_perception.overlay import draw_overlay
 from hydranet_perception.prediction import Prediction
 from hydranet_perception.ros.image_msgs import array_to_image
 from hydranet_perception.ros.messages import (instance_array_msg, model_info_msg,
                                               panoptic_info_msg)
 from hydranet_perception.schema import LabelSpace
+from std_msgs.msg import Header
 
 
 @dataclass
@@ -42,7 +41,8 @@ class OutputPublisher:
     model_info: object
 
     def publish(self, pred: Prediction, header: Header, label_space: LabelSpace):
-        """Publish instances first (trackers wait on them), then panoptic and semantic.
+        """
+        Publish instances first (trackers wait on them), then panoptic and semantic.
 
         The panoptic and semantic topics are published whenever the semantic head ran.
         The overlay is separate (``publish_overlay``, usually on an ``OverlayWorker``).
@@ -80,18 +80,17 @@ class OutputPublisher:
 
 
 class OverlayWorker:
-    """Render and publish overlays on their own thread, at most one frame behind.
+    """
+    Render and publish overlays on their own thread, at most one frame behind.
 
     The inference thread hands each processed frame over and goes on with the next
     one; ``submit`` waits only while the previous overlay is still waiting to be drawn
     (drawing takes ~2 ms at 640x480), so every processed frame still gets its overlay
     and drawing never delays the next frame's instances.
 
-    Args:
-        render: called as ``render(pred, rgb, header, label_space)`` on the thread.
-        on_done: called with the seconds each overlay took.
-        on_error: called with the exception when ``render`` raises (the thread goes on).
-
+    :param render: called as ``render(pred, rgb, header, label_space)`` on the thread.
+    :param on_done: called with the seconds each overlay took.
+    :param on_error: called with the exception when ``render`` raises (the thread goes on).
     """
 
     def __init__(self, *, render: Callable, on_done: Callable[[float], None],

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The node's parameters: defaults, descriptors with ranges, and validation.
+"""
+The node's parameters: defaults, descriptors with ranges, and validation.
 
 The validation is a plain function of (name, value), so it is tested without ROS; the
 node calls it from its set-parameters callback and refuses bad values with its reason.

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""A publisher or echo process for DDS round-trip tests.
+"""
+A publisher or echo process for DDS round-trip tests.
 
 ``pub TYPE TOPIC FILE SECONDS``: publish the serialized message in FILE at 20 Hz.
 ``echo TYPE TOPIC FILE SECONDS``: write the first message received, serialized, to FILE.

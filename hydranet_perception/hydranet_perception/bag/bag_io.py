@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""ROS 2 bags without ROS: write synthetic camera bags, read bags, summarise them.
+"""
+ROS 2 bags without ROS: write synthetic camera bags, read bags, summarise them.
 
 A bag is a rosbag2 directory as ``ros2 bag record -s mcap`` writes it (format version
 9): ``metadata.yaml`` plus one ``.mcap`` file of CDR messages. rosbags reads and writes
@@ -37,6 +38,10 @@ import time
 from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence, Union
 
 import cv2
+from hydranet_perception.bag.typestore import get_typestore
+from hydranet_perception.data.synthetic import generate_sequence
+from hydranet_perception.image_codec import rgb_to_raw
+from hydranet_perception.masks import encode_rle
 import numpy as np
 from rosbags.interfaces import (Qos, QosDurability, QosHistory, QosLiveliness,
                                 QosReliability, QosTime)
@@ -44,11 +49,6 @@ from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 from rosbags.typesys import get_types_from_idl, get_types_from_msg
 from rosbags.typesys.store import Typestore
 import yaml
-
-from hydranet_perception.bag.typestore import get_typestore
-from hydranet_perception.data.synthetic import generate_sequence
-from hydranet_perception.image_codec import rgb_to_raw
-from hydranet_perception.masks import encode_rle
 
 PathLike = Union[str, pathlib.Path]
 
@@ -89,11 +89,10 @@ class RawMessage(NamedTuple):
 
 
 def open_writer(path: PathLike) -> Writer:
-    """Open a new MCAP rosbag2 (format version 9) at ``path``, which must not exist.
+    """
+    Open a new MCAP rosbag2 (format version 9) at ``path``, which must not exist.
 
-    Raises:
-        FileExistsError: when ``path`` exists (a bag is never overwritten).
-
+    :raises FileExistsError: when ``path`` exists (a bag is never overwritten).
     """
     path = pathlib.Path(path)
     if path.exists():
@@ -137,17 +136,14 @@ def iter_raw(path: PathLike, topics: Optional[Sequence[str]] = None) -> Iterator
 
 def read_bag(path: PathLike, topics: Optional[Sequence[str]] = None, *,
              typestore: Optional[Typestore] = None) -> Iterator[BagMessage]:
-    """Yield (topic, timestamp_ns, message) for the messages of a bag, in time order.
+    """
+    Yield (topic, timestamp_ns, message) for the messages of a bag, in time order.
 
-    Args:
-        path: the bag folder (or its ``.mcap`` file).
-        topics: topic names to read; all when None.
-        typestore: the rosbags typestore that decodes messages (default: Jazzy with
-            ``hydranet_perception_msgs``); types it lacks are learned from the bag.
-
-    Raises:
-        KeyError: when a requested topic is not in the bag.
-
+    :param path: the bag folder (or its ``.mcap`` file).
+    :param topics: topic names to read; all when None.
+    :param typestore: the rosbags typestore that decodes messages (default: Jazzy with
+        ``hydranet_perception_msgs``); types it lacks are learned from the bag.
+    :raises KeyError: when a requested topic is not in the bag.
     """
     store = typestore or get_typestore()
     with Reader(pathlib.Path(path)) as reader:
@@ -158,7 +154,8 @@ def read_bag(path: PathLike, topics: Optional[Sequence[str]] = None, *,
 
 
 def bag_info(path: PathLike) -> Dict:
-    """Return what ``ros2 bag info`` prints, from the bag's ``metadata.yaml``.
+    """
+    Return what ``ros2 bag info`` prints, from the bag's ``metadata.yaml``.
 
     Keys: ``path``, ``files``, ``size_bytes``, ``storage`` (the storage id, 'mcap'),
     ``version``, ``ros_distro``, ``compression_format``, ``compression_mode``,
@@ -272,7 +269,8 @@ def write_synthetic_bag(out_dir: PathLike, *, seed: int, num_frames: int, height
                         start_time_ns: int = DEFAULT_START_NS, compressed: bool = True,
                         raw: bool = True, ground_truth: bool = True, jpeg_quality: int = 90,
                         **scene_options) -> pathlib.Path:
-    """Write a camera bag of a synthetic sequence, and its ground truth beside the .mcap.
+    """
+    Write a camera bag of a synthetic sequence, and its ground truth beside the .mcap.
 
     Topics: ``/camera/image_raw`` (sensor_msgs/Image, rgb8; when ``raw``),
     ``/camera/image_raw/compressed`` (sensor_msgs/CompressedImage, JPEG; when
@@ -284,14 +282,10 @@ def write_synthetic_bag(out_dir: PathLike, *, seed: int, num_frames: int, height
     stamp, size and per instance track_id, class_id, class_name, box, area, mask (COCO
     uncompressed RLE, ``hydranet_perception.masks``) and keypoints [x, y, v].
 
-    Args:
-        out_dir: the bag folder to create; it must not exist.
-        seed, num_frames, height, width: as ``generate_sequence``; **scene_options too.
-        fps: frame rate of the header stamps.
-
-    Returns:
-        the bag folder.
-
+    :param out_dir: the bag folder to create; it must not exist.
+    :param seed, num_frames, height, width: as ``generate_sequence``; **scene_options too.
+    :param fps: frame rate of the header stamps.
+    :return: the bag folder.
     """
     if num_frames < 1 or fps <= 0 or not (compressed or raw):
         raise ValueError('need num_frames >= 1, fps > 0 and at least one image topic')
