@@ -24,7 +24,7 @@ import numpy as np
 class Segment:
     """One panoptic segment; ``id`` is the value of its pixels in ``Prediction.panoptic``."""
 
-    id: int
+    id: int  # noqa: A003 (panopticapi's name)
     class_id: int
     is_thing: bool
     area: int
@@ -34,7 +34,8 @@ class Segment:
 
 @dataclass
 class Prediction:
-    """Everything one forward pass produced, in original-image pixels.
+    """
+    Everything one forward pass produced, in original-image pixels.
 
     Shapes (N kept detections, K keypoint slots, H x W the *input* image):
 
@@ -49,6 +50,8 @@ class Prediction:
     * ``segments``: the panoptic segments, ids >= 1.
     * ``instance_ids``: int64[N], the panoptic segment id of each instance (0 when
       the instance lost all its pixels in fusion or there is no panoptic map).
+    * ``track_ids``: int64[N], each instance's track id from ``tracking.Tracker`` (0 while
+      its track is tentative or unmatched); None when tracking is off.
     """
 
     image_size: tuple  # (H, W)
@@ -61,6 +64,7 @@ class Prediction:
     panoptic: Optional[np.ndarray] = None
     segments: List[Segment] = field(default_factory=list)
     instance_ids: Optional[np.ndarray] = None
+    track_ids: Optional[np.ndarray] = None
 
     def __len__(self) -> int:
         return int(self.boxes.shape[0])

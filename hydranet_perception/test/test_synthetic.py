@@ -20,11 +20,10 @@ import pathlib
 import subprocess
 import sys
 
-import numpy as np
-import pytest
-
 from hydranet_perception.data.synthetic import generate_scene, generate_sequence
 from hydranet_perception.schema import default_label_space, LabelSpace, VOID
+import numpy as np
+import pytest
 
 H, W = 96, 128
 
