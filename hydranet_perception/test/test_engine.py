@@ -112,7 +112,7 @@ def test_ddp_two_cpu_processes_with_gloo(tmp_path):
     assert load_checkpoint(tmp_path / 'run' / 'final.pt')['meta']['train_state']['step'] == 2
 
 
-def test_eval_on_a_synthetic_split_from_a_seed(tmp_path, tiny_ckpt):
+def test_eval_on_a_synthetic_split_from_a_seed(tmp_path, tiny_ckpt, capsys):
     out = tmp_path / 'eval'
     rc = evaluate.main([str(tiny_ckpt), '--synthetic-seed', '5', '--num-images', '2',
                         '--size', '60x90', '--device', 'cpu', '--out', str(out)])
@@ -122,6 +122,14 @@ def test_eval_on_a_synthetic_split_from_a_seed(tmp_path, tiny_ckpt):
     for k in ('bbox_AP', 'segm_AP', 'keypoints_AP', 'PQ', 'SQ', 'RQ'):
         assert 0.0 <= rep[k] <= 1.0, k
     assert set(rep['keypoints_AP_per_class']) == {'person', 'instrument'}
+    for k in ('bbox_AP_per_class', 'segm_AP_per_class'):
+        assert set(rep[k]) == {'person', 'instrument', 'box'}, k
+    # Every average is printed with its per-class values beside it.
+    printed = capsys.readouterr().out
+    for metric in ('bbox_AP', 'segm_AP', 'keypoints_AP'):
+        line = next(ln for ln in printed.splitlines() if ln.startswith(metric + ' '))
+        names = rep[f'{metric}_per_class']
+        assert all(f'{n} ' in line for n in names), line
 
 
 def test_eval_refuses_a_bad_checkpoint(tmp_path, capsys):

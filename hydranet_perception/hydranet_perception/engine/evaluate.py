@@ -126,9 +126,11 @@ def evaluate(predictor, dataset: CocoDataset, instances_json: str, *, limit: int
                                     sigmas=c.keypoint_schema.oks_sigmas())
     report['keypoints_AP_per_class'] = kp
     report['keypoints_AP'] = float(np.mean(list(kp.values()))) if kp else None
-    report['bbox_AP_per_class'] = {c.name: _coco_eval(gt, results, 'bbox',
-                                                      cat_ids=[cat_of_class[c.id]])
-                                   for c in ls.classes if c.is_thing and c.id in cat_of_class}
+    things = [c for c in ls.classes if c.is_thing and c.id in cat_of_class]
+    for iou_type in ('bbox', 'segm'):
+        report[f'{iou_type}_AP_per_class'] = {
+            c.name: _coco_eval(gt, results, iou_type, cat_ids=[cat_of_class[c.id]])
+            for c in things}
     pqr = pq.compute()
     for key in ('pq', 'sq', 'rq'):
         report[key.upper()] = pqr['all'][key]
@@ -136,6 +138,26 @@ def evaluate(predictor, dataset: CocoDataset, instances_json: str, *, limit: int
     report['PQ_stuff'] = pqr['stuff']['pq']
     report['PQ_per_class'] = {ls.names[int(c)]: v['pq'] for c, v in pqr['per_class'].items()}
     return report
+
+
+def format_report(report: Dict) -> str:
+    """
+    Format the report as a table: each metric's average, then its value per class.
+
+    An average can hide a class at zero, so every per-class figure is printed beside it.
+    """
+    lines = []
+    per_class = {'bbox_AP': 'bbox_AP_per_class', 'segm_AP': 'segm_AP_per_class',
+                 'keypoints_AP': 'keypoints_AP_per_class', 'PQ': 'PQ_per_class'}
+    for k in ('bbox_AP', 'segm_AP', 'keypoints_AP', 'PQ', 'SQ', 'RQ', 'PQ_things',
+              'PQ_stuff', 'seconds_per_image'):
+        v = report.get(k)
+        line = f'{k:<18} {v:.4f}' if isinstance(v, float) else f'{k:<18} {v}'
+        classes = report.get(per_class.get(k, ''), {})
+        if classes:
+            line += '  (' + ', '.join(f'{n} {x:.4f}' for n, x in classes.items()) + ')'
+        lines.append(line)
+    return '\n'.join(lines)
 
 
 def main(argv=None):
@@ -182,10 +204,7 @@ def main(argv=None):
     (out / 'report.json').write_text(json.dumps(report, indent=2) + '\n')
     from hydranet_perception.engine.plots import plot_report
     plot_report(report, out / 'report.png')
-    for k in ('bbox_AP', 'segm_AP', 'keypoints_AP', 'PQ', 'SQ', 'RQ', 'PQ_things',
-              'PQ_stuff', 'seconds_per_image'):
-        v = report.get(k)
-        print(f'{k:<18} {v:.4f}' if isinstance(v, float) else f'{k:<18} {v}')
+    print(format_report(report))
     print(f'report: {out / "report.json"}')
     return 0
 
