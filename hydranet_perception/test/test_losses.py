@@ -17,11 +17,11 @@
 
 import math
 
+from hydranet_perception.coder.torch_ops import anchors_for, decode_boxes
 from hydranet_perception.losses import assign, Assignment, build_balancer, compute_losses, \
     detection_loss, keypoint_loss, keypoint_tables, mask_loss, semantic_loss, \
     thing_channels, UncertaintyWeighting
 from hydranet_perception.model import ModelConfig
-from hydranet_perception.postprocess.decode import anchors_for, decode_boxes
 from hydranet_perception.schema import default_label_space, VOID
 import pytest
 import torch

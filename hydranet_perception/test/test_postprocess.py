@@ -22,11 +22,13 @@ from hydranet_perception.postprocess import anchors_for, boxes_to_input, boxes_t
     decode_boxes, keypoints_to_input, keypoints_to_original, labels_to_size, letterbox, \
     letterbox_info, map_to_original, mask_to_input, mask_to_original, nms, panoptic_fusion, \
     postprocess, select_candidates, warp_to_original, working_info
+from hydranet_perception.postprocess.masks import mask_logits, pixels_in_box
 from hydranet_perception.postprocess.pipeline import argmax_planes
 from hydranet_perception.schema import default_label_space
 import numpy as np
 import pytest
 import torch
+from torchvision.ops import batched_nms
 
 torch.set_num_threads(1)
 LS = default_label_space()
@@ -37,29 +39,142 @@ def inv_softplus(d: float) -> float:
 
 
 def test_decode_boxes_by_hand():
-    anchors = torch.tensor([[4.0, 4.0, 8.0], [24.0, 8.0, 16.0]])
-    raw = torch.tensor([[inv_softplus(1), inv_softplus(1), inv_softplus(2), inv_softplus(2)],
-                        [inv_softplus(0.5)] * 4])
+    anchors = np.array([[4.0, 4.0, 8.0], [24.0, 8.0, 16.0]], np.float32)
+    raw = np.array([[inv_softplus(1), inv_softplus(1), inv_softplus(2), inv_softplus(2)],
+                    [inv_softplus(0.5)] * 4], np.float32)
+    want = [[-4.0, -4, 20, 20], [16, 0, 32, 16]]
     boxes = decode_boxes(raw, anchors)
-    assert torch.allclose(boxes, torch.tensor([[-4.0, -4, 20, 20], [16, 0, 32, 16]]),
-                          atol=1e-5)
+    assert isinstance(boxes, np.ndarray) and boxes.dtype == np.float32
+    np.testing.assert_allclose(boxes, want, atol=1e-5)
+    # Tensors in, tensors out (for callers holding tensors).
+    t = decode_boxes(torch.from_numpy(raw), anchors)
+    assert torch.is_tensor(t) and torch.allclose(t, torch.tensor(want), atol=1e-5)
 
 
 def test_candidates_and_class_aware_nms_by_hand():
     # logits of 5 anchors over 2 classes; anchor 4 is below the threshold.
-    p = torch.tensor([[0.9, 0.1], [0.8, 0.2], [0.1, 0.7], [0.3, 0.05], [0.2, 0.1]])
-    idx, scores, ch = select_candidates(torch.logit(p), score_thresh=0.25)
+    p = np.array([[0.9, 0.1], [0.8, 0.2], [0.1, 0.7], [0.3, 0.05], [0.2, 0.1]], np.float32)
+    logits = np.log(p / (1 - p))
+    idx, scores, ch = select_candidates(logits, score_thresh=0.25)
     assert idx.tolist() == [0, 1, 2, 3]
     assert ch.tolist() == [0, 0, 1, 0]
-    boxes = torch.tensor([[0.0, 0, 10, 10], [1, 1, 11, 11], [1, 1, 11, 11], [50, 50, 60, 60]])
+    np.testing.assert_allclose(scores, [0.9, 0.8, 0.7, 0.3], rtol=1e-6)
+    boxes = np.array([[0.0, 0, 10, 10], [1, 1, 11, 11], [1, 1, 11, 11], [50, 50, 60, 60]],
+                     np.float32)
     # IoU(box 0, box 1) = 81 / 119 = 0.68: same class -> suppressed; box 2 is another class.
     keep = nms(boxes[idx], scores, ch, iou_thresh=0.5)
     assert keep.tolist() == [0, 2, 3]
     assert nms(boxes[idx], scores, ch, iou_thresh=0.5, class_agnostic=True).tolist() == [0, 3]
     assert nms(boxes[idx], scores, ch, iou_thresh=0.7).tolist() == [0, 1, 2, 3]
     assert nms(boxes[idx], scores, ch, iou_thresh=0.5, max_det=2).tolist() == [0, 2]
-    idx, _, _ = select_candidates(torch.logit(p), score_thresh=0.25, pre_nms_topk=2)
+    idx, _, _ = select_candidates(logits, score_thresh=0.25, pre_nms_topk=2)
     assert idx.tolist() == [0, 1]
+    assert nms(np.zeros((0, 4)), np.zeros(0), np.zeros(0), iou_thresh=0.5).shape == (0,)
+
+
+@pytest.mark.parametrize('seed', range(6))
+def test_nms_matches_torchvision_batched_nms(seed):
+    # Integer corners: both implementations then compute every IoU from exactly the
+    # same float32 values (torchvision's class offsets stay exact below 2^24), so the
+    # kept boxes must be the same, in the same order. Scores on a few levels make many
+    # ties, which both break by index (a stable sort by decreasing score); some
+    # boxes are degenerate (zero width or height).
+    rng = np.random.default_rng(seed)
+    m = int(rng.integers(1, 300))
+    xy = rng.integers(0, 96, (m, 2))
+    wh = rng.integers(0, 40, (m, 2)) * (rng.random((m, 1)) > 0.05)
+    boxes = np.concatenate([xy, xy + wh], 1).astype(np.float32)
+    scores = (rng.integers(1, 6, m) / 8).astype(np.float32)
+    classes = rng.integers(0, 4, m).astype(np.int64)
+    for iou in (0.3, 0.5, 0.7):
+        for agnostic in (False, True):
+            groups = np.zeros_like(classes) if agnostic else classes
+            want = batched_nms(torch.from_numpy(boxes), torch.from_numpy(scores),
+                               torch.from_numpy(groups), iou).numpy()
+            got = nms(boxes, scores, classes, iou_thresh=iou, max_det=10 ** 6,
+                      class_agnostic=agnostic)
+            assert got.dtype == np.int64
+            np.testing.assert_array_equal(got, want)
+            np.testing.assert_array_equal(nms(boxes, scores, classes, iou_thresh=iou,
+                                              max_det=7, class_agnostic=agnostic), want[:7])
+
+
+def _torch_reference(outputs, info, *, score_thresh=0.25, nms_iou=0.6, max_det=100):
+    """Compute detections as the torch postprocess did before it moved to numpy."""
+    from hydranet_perception.coder import torch_ops
+    t = {k: torch.from_numpy(v) for k, v in outputs.items()}
+    scores, channels = t['detect_cls'][0].sigmoid().max(-1)
+    idx = torch.nonzero(scores > score_thresh).reshape(-1)
+    idx = idx[scores[idx].argsort(descending=True, stable=True)[:1000]]
+    scores, channels = scores[idx], channels[idx]
+    boxes = torch_ops.decode_boxes(t['detect_box'][0][idx], t['detect_anchors'][idx])
+    keep = batched_nms(boxes, scores, channels, nms_iou)[:max_det]
+    idx, scores, channels = idx[keep], scores[keep], channels[keep]
+    xy, vis = torch_ops.decode_keypoints(t['keypoints'][0][idx], t['detect_anchors'][idx])
+    _, used = torch_ops.keypoint_tables(LS)
+    kp = torch.cat([xy, vis[..., None]], -1) * used[channels][..., None].float()
+    p, h, w = t['masks_protos'][0].shape
+    logits = (t['masks_coef'][0][idx] @ t['masks_protos'][0].reshape(p, -1)).reshape(-1, h, w)
+    return (boxes_to_original(boxes[keep], info).numpy(), scores.numpy(),
+            np.asarray(LS.thing_ids)[channels.numpy()], kp.numpy(), logits.numpy())
+
+
+def _iou(a, b):
+    w = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0],
+                                                                      b[None, :, 0]), 0, None)
+    h = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1],
+                                                                      b[None, :, 1]), 0, None)
+    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])  # noqa: E731
+    return w * h / (area(a)[:, None] + area(b)[None, :] - w * h)
+
+
+@pytest.mark.parametrize('seed', range(3))
+def test_pipeline_matches_torch_reference(seed):
+    rng = np.random.default_rng(seed)
+    info = letterbox_info((48, 80), (64, 96))
+    anchors = anchors_for(64, 96)
+    a, t, k, p = anchors.shape[0], LS.num_things, LS.max_keypoints, 4
+    out = {'detect_cls': rng.normal(-3, 2.5, (1, a, t)).astype(np.float32),
+           'detect_box': rng.normal(0, 1, (1, a, 4)).astype(np.float32),
+           'detect_anchors': anchors,
+           'keypoints': rng.normal(0, 2, (1, a, k, 3)).astype(np.float32),
+           'masks_coef': rng.normal(0, 1, (1, a, p)).astype(np.float32),
+           'masks_protos': rng.normal(0, 1, (1, p, 16, 24)).astype(np.float32)}
+    boxes, scores, classes, kp_in, logits = _torch_reference(out, info)
+    (pred,) = postprocess(out, info, label_space=LS)
+    assert len(pred) == len(boxes) > 3
+    # Match by class and IoU (never by row: scores may tie), then compare the values.
+    iou = _iou(pred.boxes, boxes) * (pred.class_ids[:, None] == classes[None, :])
+    j = iou.argmax(1)
+    assert sorted(j.tolist()) == list(range(len(boxes))) and (iou.max(1) > 0.999).all()
+    # float32 decoding: a few ulps of the coordinates (< 100 pixels) and scores.
+    np.testing.assert_allclose(pred.boxes, boxes[j], atol=1e-4)
+    np.testing.assert_allclose(pred.scores, scores[j], rtol=1e-6, atol=1e-7)
+    kp_want = keypoints_to_original(kp_in[j], info, clip=True) * (kp_in[j][..., 2:] > 0)
+    np.testing.assert_allclose(pred.keypoints, kp_want, atol=1e-4)
+    # Masks: the same resampling of logits that agree to float32 dot-product rounding
+    # (P terms), so a pixel may differ only where its logit is that close to 0.
+    bound = 2 * p * np.finfo(np.float32).eps * float(
+        np.abs(out['masks_coef']).max() * np.abs(out['masks_protos']).max())
+    h0, w0 = info.orig_size
+    for i in range(len(pred)):
+        r0, r1, c0, c1 = pixels_in_box(pred.boxes[i], (h0, w0))
+        (m,) = warp_to_original(logits[j[i]][None], info, window=(r0, r1, c0, c1))
+        diff = pred.masks[i, r0:r1, c0:c1] != (m > 0)
+        assert (np.abs(m[diff]) <= bound).all()
+        assert not pred.masks[i].sum() - pred.masks[i, r0:r1, c0:c1].sum()
+
+
+def test_mask_logits_match_torch():
+    rng = np.random.default_rng(0)
+    coef = rng.normal(0, 1, (5, 8)).astype(np.float32)
+    protos = rng.normal(0, 1, (8, 6, 7)).astype(np.float32)
+    want = (torch.from_numpy(coef) @ torch.from_numpy(protos).reshape(8, -1)).reshape(5, 6, 7)
+    # Each logit is a dot product of 8 terms: float32 error <= 8 eps sum |c p|.
+    bound = 8 * np.finfo(np.float32).eps * (np.abs(coef) @ np.abs(protos).reshape(8, -1))
+    got = mask_logits(coef, protos)
+    assert got.dtype == np.float32
+    assert (np.abs(got - want.numpy()).reshape(5, -1) <= bound).all()
 
 
 def test_panoptic_fusion_by_hand():

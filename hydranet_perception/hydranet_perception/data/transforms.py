@@ -33,12 +33,16 @@ every ``v = 0`` keypoint, coordinates ``0, 0``.
 
 from typing import Dict, Optional, Sequence, Tuple
 
+from hydranet_perception.preprocess import letterbox_params
 from hydranet_perception.schema import LabelSpace, VOID
 import torch
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 from torchvision.transforms.v2 import InterpolationMode
+
+__all__ = ['ColorJitter', 'Compose', 'eval_transforms', 'Letterbox', 'letterbox_params',
+           'RandomHorizontalFlip', 'train_transforms']
 
 Target = Dict[str, torch.Tensor]
 
@@ -67,23 +71,11 @@ class Compose:
         return image, target
 
 
-def letterbox_params(src_hw: Tuple[int, int], dst_hw: Tuple[int, int], *,
-                     scale: float = 1.0) -> Tuple[Tuple[int, int], Tuple[int, int]]:
-    """
-    Return the resized size (h, w) and centred offset (oy, ox) of a letterbox.
-
-    The image is scaled by ``scale * min(H / h, W / w)`` (aspect ratio kept), rounded to
-    whole pixels, and placed centred; a negative offset means a crop.
-    """
-    h, w = src_hw
-    s = scale * min(dst_hw[0] / h, dst_hw[1] / w)
-    nh, nw = max(1, int(round(h * s))), max(1, int(round(w * s)))
-    return (nh, nw), ((dst_hw[0] - nh) // 2, (dst_hw[1] - nw) // 2)
-
-
 class Letterbox:
     """
     Resize keeping the aspect ratio, then pad (or crop) to the network size.
+
+    The geometry is ``preprocess.letterbox_params``, the one inference uses.
 
     :param size: (H, W) of the output, both multiples of ``stride``.
     :param scale_range: random zoom relative to the fitting scale (scale jitter); with

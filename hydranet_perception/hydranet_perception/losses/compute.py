@@ -17,13 +17,13 @@
 
 from typing import Dict, List, Tuple
 
+from hydranet_perception.coder.torch_ops import decode_boxes
 from hydranet_perception.losses.assign import assign
 from hydranet_perception.losses.detection import detection_loss
 from hydranet_perception.losses.keypoints import keypoint_loss, keypoint_tables
 from hydranet_perception.losses.masks import mask_loss
 from hydranet_perception.losses.semantic import semantic_loss
 from hydranet_perception.model.config import ModelConfig
-from hydranet_perception.postprocess.decode import decode_boxes
 from hydranet_perception.schema import LabelSpace
 import torch
 

@@ -17,9 +17,8 @@
 
 from typing import Dict, List
 
+from hydranet_perception.coder.torch_ops import decode_keypoints, keypoint_tables
 from hydranet_perception.losses.assign import Assignment
-from hydranet_perception.postprocess.decode import decode_keypoints
-from hydranet_perception.postprocess.keypoints import keypoint_tables
 import torch
 import torch.nn.functional as F
 

@@ -31,12 +31,12 @@ from dataclasses import asdict, dataclass, field, fields
 import pathlib
 from typing import Any, Dict, Optional, Tuple, Union
 
+from hydranet_perception.coder import STRIDES
 from hydranet_perception.schema import default_label_space, LabelSpace
 import yaml
 
 TASKS = ('detect', 'masks', 'semantic', 'keypoints')
 NEEDS_DETECT = ('masks', 'keypoints')
-STRIDES = (8, 16, 32)
 
 # size -> (depth multiple, width multiple, max channels), as in YOLOv8.
 SIZES = {'n': (0.33, 0.25, 1024), 's': (0.33, 0.50, 1024), 'm': (0.67, 0.75, 768)}

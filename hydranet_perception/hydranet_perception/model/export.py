@@ -24,19 +24,22 @@ one output per raw tensor of the requested tasks, named as in ``HydraNet.forward
 instead of ``detect_cls``/``detect_box``, and ``keypoints`` as x, y in pixels and a
 visibility probability; the default (``decode=False``) is the raw forward, identical to
 PyTorch's, which is what ``postprocess`` and the ``Predictor`` backends consume.
-The model config (JSON) is stored in the ONNX metadata under ``hydranet_config``.
+The model config (JSON) is stored in the ONNX metadata under ``hydranet_config``
+(``hydranet_perception.onnx_meta`` reads it without torch).
 """
 
 import copy
-import json
 import os
 from typing import Dict, List, Optional, Sequence
 import warnings
 
+from hydranet_perception.coder.torch_ops import decode_boxes, decode_keypoints
 from hydranet_perception.model.hydranet import HydraNet
-from hydranet_perception.postprocess.decode import decode_boxes, decode_keypoints
+from hydranet_perception.onnx_meta import metadata_props, read_metadata
 import torch
 from torch import nn
+
+__all__ = ['BATCHED_EXCEPT', 'export_onnx', 'ExportWrapper', 'read_metadata']
 
 BATCHED_EXCEPT = ('detect_anchors',)  # outputs without a batch dimension
 
@@ -113,21 +116,8 @@ def export_onnx(model: HydraNet, path, *, tasks: Optional[Sequence[str]] = None,
 def _add_metadata(path, net: HydraNet, tasks, decode: bool):
     import onnx
     m = onnx.load(str(path))
-    meta = {'hydranet_tasks': json.dumps(list(tasks)), 'hydranet_decoded': json.dumps(decode)}
-    if getattr(net, 'config', None) is not None:
-        meta['hydranet_config'] = json.dumps(net.config.to_dict())
-    for k, v in meta.items():
+    config = net.config.to_dict() if getattr(net, 'config', None) is not None else None
+    for k, v in metadata_props(config, tasks, decode).items():
         p = m.metadata_props.add()
         p.key, p.value = k, v
     onnx.save(m, str(path))
-
-
-def read_metadata(path) -> Dict[str, object]:
-    """Return the hydranet metadata of an exported file (config dict, tasks, decoded)."""
-    import onnx
-    m = onnx.load(str(path), load_external_data=False)
-    props = {p.key: p.value for p in m.metadata_props}
-    return {'config': json.loads(props['hydranet_config']) if 'hydranet_config' in props
-            else None,
-            'tasks': json.loads(props.get('hydranet_tasks', '[]')),
-            'decoded': json.loads(props.get('hydranet_decoded', 'false'))}

@@ -20,7 +20,7 @@ One anchor point per feature-map cell at strides 8, 16 and 32; cell (i, j) of th
 stride-s level is the point ``((j + 0.5) s, (i + 0.5) s)`` in network-input pixels.
 Anchors are ordered level by level, row-major inside a level (A in total).
 
-Raw outputs (no sigmoid, no decoding; see ``postprocess.decode``):
+Raw outputs (no sigmoid, no decoding; see ``hydranet_perception.coder``):
 
 * ``detect_cls`` (Tensor[B, A, T]): class logits over the T thing classes;
 * ``detect_box`` (Tensor[B, A, 4]): raw left, top, right, bottom distances;
@@ -28,33 +28,16 @@ Raw outputs (no sigmoid, no decoding; see ``postprocess.decode``):
 * ``detect_anchors`` (Tensor[A, 3]): anchor centre x, y and stride, in pixels.
 """
 
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Sequence
 
+from hydranet_perception.coder.torch_ops import make_anchors
 from hydranet_perception.model.blocks import DWConv, init_prior_bias
 import torch
 from torch import nn
 
+__all__ = ['BOX_BIAS', 'DetectHead', 'flatten_levels', 'make_anchors']
+
 BOX_BIAS = 1.0  # softplus(1.0) = 1.31 strides: a small initial box around each anchor
-
-
-def make_anchors(sizes: Sequence[Tuple[int, int]], strides: Sequence[int], *,
-                 device=None) -> torch.Tensor:
-    """
-    Return the anchor points of feature maps of the given sizes.
-
-    :param sizes: (h, w) of each level's feature map.
-    :param strides: the stride of each level.
-    :param device: where to put the result.
-    :return: Tensor[A, 3] float32: centre x, centre y and stride, in pixels.
-    """
-    out = []
-    for (h, w), s in zip(sizes, strides):
-        ys = (torch.arange(h, device=device, dtype=torch.float32) + 0.5) * s
-        xs = (torch.arange(w, device=device, dtype=torch.float32) + 0.5) * s
-        yy, xx = torch.meshgrid(ys, xs, indexing='ij')
-        ss = torch.full_like(xx, float(s))
-        out.append(torch.stack([xx, yy, ss], -1).reshape(-1, 3))
-    return torch.cat(out, 0)
 
 
 def flatten_levels(maps: List[torch.Tensor]) -> torch.Tensor:

@@ -13,7 +13,12 @@
 # limitations under the License.
 
 
-"""Postprocessing outside the network: decode, NMS, masks, keypoints, panoptic fusion."""
+"""
+Postprocessing outside the network: decode, NMS, masks, keypoints, panoptic fusion.
+
+numpy and OpenCV only (importing it imports no torch); ``postprocess`` takes the raw
+outputs of any backend, as arrays or tensors.
+"""
 
 from hydranet_perception.postprocess.decode import anchors_for, decode_boxes, \
     decode_keypoints, make_anchors

@@ -14,51 +14,67 @@
 
 
 """
-Decoding of the raw head outputs into pixels (shared by the losses and postprocessing).
+Decoding of the raw head outputs into pixels: ``coder.numpy_ops``, re-exported.
 
-All coordinates are network-input pixels, continuous (pixel edges at integers).
+All coordinates are network-input pixels, continuous (pixel edges at integers). The
+decoders also take torch tensors (then they return tensors, through ``coder.torch_ops``,
+imported only then), for callers that hold tensors.
 """
 
-from typing import Sequence, Tuple
+from typing import Sequence
 
-from hydranet_perception.model.head_detect import make_anchors
-import torch
-import torch.nn.functional as F
+from hydranet_perception.coder import numpy_ops, STRIDES
+from hydranet_perception.coder.numpy_ops import make_anchors
+import numpy as np
 
 __all__ = ['anchors_for', 'decode_boxes', 'decode_keypoints', 'make_anchors']
 
 
-def anchors_for(height: int, width: int, strides: Sequence[int] = (8, 16, 32), *,
-                device=None) -> torch.Tensor:
-    """Return the anchors (Tensor[A, 3]: cx, cy, stride) of an input of the given size."""
-    sizes = [((height + s - 1) // s, (width + s - 1) // s) for s in strides]
-    return make_anchors(sizes, strides, device=device)
+def _is_tensor(x) -> bool:
+    return hasattr(x, 'detach')
 
 
-def decode_boxes(box_raw: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:
+def _like(anchors, t):
+    """Return ``anchors`` as a float32 tensor on the device of tensor ``t``."""
+    import torch
+    return torch.as_tensor(anchors, device=t.device).float()
+
+
+def anchors_for(height: int, width: int, strides: Sequence[int] = STRIDES) -> np.ndarray:
     """
-    Turn raw distances into boxes.
+    Return the anchors (float32[A, 3]: cx, cy, stride) of an input of the given size.
 
-    :param box_raw: Tensor[..., A, 4] raw left, top, right, bottom (``detect_box``).
-    :param anchors: Tensor[A, 3] centre x, centre y, stride in pixels.
-    :return: Tensor[..., A, 4] x1, y1, x2, y2 in pixels, where each distance is
-        ``softplus(raw) * stride``.
+    :param height: input height in pixels.
+    :param width: input width in pixels.
+    :param strides: the pyramid strides.
+    :return: float32[A, 3].
     """
-    d = F.softplus(box_raw.float()) * anchors[:, 2:3]
-    c = anchors[:, :2]
-    return torch.cat([c - d[..., :2], c + d[..., 2:]], -1)
+    return numpy_ops.anchors_for(height, width, strides)
 
 
-def decode_keypoints(kpt_raw: torch.Tensor, anchors: torch.Tensor
-                     ) -> Tuple[torch.Tensor, torch.Tensor]:
+def decode_boxes(box_raw, anchors):
     """
-    Turn raw keypoint outputs into positions and visibility probabilities.
+    Turn raw distances into boxes (``coder.numpy_ops.decode_boxes``).
 
-    :param kpt_raw: Tensor[..., A, K, 3] raw dx, dy (in strides) and visibility logit.
-    :param anchors: Tensor[A, 3] centre x, centre y, stride in pixels.
-    :return: (xy, vis): Tensor[..., A, K, 2] x, y in pixels (``cx + dx * stride``) and
-        Tensor[..., A, K] visibility in [0, 1].
+    :param box_raw: float[..., A, 4] raw left, top, right, bottom (array or tensor).
+    :param anchors: float[A, 3] centre x, centre y, stride in pixels.
+    :return: [..., A, 4] x1, y1, x2, y2 in pixels, a tensor when ``box_raw`` is one.
     """
-    raw = kpt_raw.float()
-    xy = anchors[:, None, :2] + raw[..., :2] * anchors[:, None, 2:3]
-    return xy, raw[..., 2].sigmoid()
+    if _is_tensor(box_raw):
+        from hydranet_perception.coder import torch_ops
+        return torch_ops.decode_boxes(box_raw, _like(anchors, box_raw))
+    return numpy_ops.decode_boxes(box_raw, anchors)
+
+
+def decode_keypoints(kpt_raw, anchors):
+    """
+    Turn raw keypoint outputs into positions and visibilities (``coder.numpy_ops``).
+
+    :param kpt_raw: float[..., A, K, 3] raw dx, dy (in strides) and visibility logit.
+    :param anchors: float[A, 3] centre x, centre y, stride in pixels.
+    :return: (xy [..., A, K, 2], vis [..., A, K]), tensors when ``kpt_raw`` is one.
+    """
+    if _is_tensor(kpt_raw):
+        from hydranet_perception.coder import torch_ops
+        return torch_ops.decode_keypoints(kpt_raw, _like(anchors, kpt_raw))
+    return numpy_ops.decode_keypoints(kpt_raw, anchors)

@@ -14,88 +14,78 @@
 
 
 """
-Letterboxing an image into the network input, and mapping results back exactly.
+Mapping results between the network input and the original image, exactly.
 
-The geometry is that of ``data.transforms.letterbox_params`` (so training and inference
-agree): scale ``s = min(H / h, W / w)``, resized size ``(round(h s), round(w s))``,
-centred with offsets ``((H - nh) // 2, (W - nw) // 2)``, padding value 114.  A point
-maps as ``x_in = x * sx + ox`` with ``sx = nw / w`` (likewise y); every function here
-uses continuous coordinates (pixel edges at integers, centres at +0.5), so boxes and
-keypoints round-trip exactly and maps are resampled at original pixel centres.
+The letterbox itself (``LetterboxInfo``, ``letterbox_info``, the geometry) lives in
+``hydranet_perception.preprocess``, re-exported here: scale ``s = min(H / h, W / w)``,
+resized size ``(round(h s), round(w s))``, centred with offsets
+``((H - nh) // 2, (W - nw) // 2)``, padding value 114. A point maps as
+``x_in = x * sx + ox`` with ``sx = nw / w`` (likewise y); every function here uses
+continuous coordinates (pixel edges at integers, centres at +0.5), so boxes and keypoints
+round-trip exactly and maps are resampled at original pixel centres. Importing this
+module does not import torch; the functions that take or return tensors
+(``letterbox``, ``sampling_grid``, ``map_to_original``, ``mask_to_original``,
+``mask_to_input``) import it when called.
 """
 
-from dataclasses import dataclass
-from typing import List, Optional, Tuple, Union
+from typing import Any, List, Optional, Tuple
 
 import cv2
+from hydranet_perception import preprocess
+from hydranet_perception.preprocess import letterbox_info, letterbox_params, LetterboxInfo
 import numpy as np
-import torch
-import torch.nn.functional as F
 
-Array = Union[np.ndarray, torch.Tensor]
+__all__ = ['Array', 'as_numpy', 'boxes_to_input', 'boxes_to_original', 'keypoints_to_input',
+           'keypoints_to_original', 'labels_to_size', 'letterbox', 'letterbox_info',
+           'letterbox_params', 'LetterboxInfo', 'map_to_original', 'mask_to_input',
+           'mask_to_original', 'sampling_grid', 'warp_matrix', 'warp_to_original',
+           'working_info']
+
+#: A numpy array or a torch tensor (anything ``as_numpy`` takes).
+Array = Any
 
 
 def as_numpy(x) -> np.ndarray:
-    """Return ``x`` as a numpy array (a tensor is detached and copied to the CPU)."""
-    return x.detach().cpu().numpy() if torch.is_tensor(x) else np.asarray(x)
-
-
-@dataclass(frozen=True)
-class LetterboxInfo:
     """
-    How an original image of ``orig_size`` sits in the network input.
+    Return ``x`` as a numpy array.
 
-    :ivar orig_size: (h, w) of the original image.
-    :ivar input_size: (H, W) of the network input.
-    :ivar resized: (nh, nw), the size of the resized image inside the input.
-    :ivar offset: (oy, ox), the top-left corner of the resized image in the input.
+    :param x: an array, a torch tensor (detached and copied to the CPU, without this
+        module importing torch) or anything ``np.asarray`` takes.
+    :return: the array.
     """
-
-    orig_size: Tuple[int, int]
-    input_size: Tuple[int, int]
-    resized: Tuple[int, int]
-    offset: Tuple[int, int]
-
-    @property
-    def scale(self) -> Tuple[float, float]:
-        """(sx, sy): input pixels per original pixel along x and y."""
-        return self.resized[1] / self.orig_size[1], self.resized[0] / self.orig_size[0]
-
-
-def letterbox_info(orig_size: Tuple[int, int], input_size: Tuple[int, int]) -> LetterboxInfo:
-    """Return the letterbox geometry of an image of ``orig_size`` (h, w) in ``input_size``."""
-    h, w = int(orig_size[0]), int(orig_size[1])
-    big_h, big_w = int(input_size[0]), int(input_size[1])
-    if h <= 0 or w <= 0:
-        raise ValueError(f'image size {(h, w)} must be positive')
-    s = min(big_h / h, big_w / w)
-    nh, nw = max(1, int(round(h * s))), max(1, int(round(w * s)))
-    return LetterboxInfo((h, w), (big_h, big_w), (nh, nw), ((big_h - nh) // 2, (big_w - nw) // 2))
+    return x.detach().cpu().numpy() if hasattr(x, 'detach') else np.asarray(x)
 
 
 def letterbox(image: Array, size: Tuple[int, int], *, device=None,
-              fill: int = 114) -> Tuple[torch.Tensor, LetterboxInfo]:
+              fill: int = preprocess.FILL):
     """
-    Resize keeping the aspect ratio and pad to ``size``.
+    Resize keeping the aspect ratio and pad to ``size``, as a torch tensor.
+
+    A uint8 image bound for the CPU takes ``preprocess.letterbox`` (the same values as
+    PyTorch's antialiased resize); other images (floating point, or bound for a GPU) are
+    resized by PyTorch on ``device``.
 
     :param image: uint8[h, w, 3] RGB (numpy or tensor).
     :param size: (H, W) of the network input.
     :param device: where to do the work and leave the result (e.g. the GPU).
     :param fill: padding value (0-255).
     :return: (Tensor[3, H, W] float32 RGB in [0, 1], LetterboxInfo).
+    :raises ValueError: when the image is not [h, w, 3].
     """
+    import torch
+    import torch.nn.functional as F
+
     if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f'expected an RGB image [h, w, 3], got shape {tuple(image.shape)}')
+    on_cpu = device is None or torch.device(device).type == 'cpu'
+    if on_cpu and str(image.dtype) in ('uint8', 'torch.uint8'):
+        x, info = preprocess.letterbox(as_numpy(image), size, fill=fill)
+        return torch.from_numpy(x), info
     info = letterbox_info(image.shape[:2], size)
     t = torch.as_tensor(np.ascontiguousarray(image) if isinstance(image, np.ndarray) else image)
-    # [1, 3, h, w] over the HWC buffer (channels-last strides, no copy): on the CPU the
-    # layout of PyTorch's vectorised uint8 antialiased resize, ~4x faster than resizing
-    # floats (0.5 vs 2.2 ms for 640x480 -> 320x240 on one core) and within 1/255 of it.
-    t = t.to(device).permute(2, 0, 1)[None]
+    t = t.to(device).permute(2, 0, 1)[None].float()
     (nh, nw), (oy, ox) = info.resized, info.offset
     if (nh, nw) != info.orig_size:
-        if t.dtype != torch.uint8 or t.device.type != 'cpu':
-            t = t.float()
         t = F.interpolate(t, size=(nh, nw), mode='bilinear', align_corners=False,
                           antialias=True)
     out = torch.full((3,) + info.input_size, float(fill), device=t.device)
@@ -154,7 +144,7 @@ def keypoints_to_input(kpts: Array, info: LetterboxInfo) -> Array:
 
 
 def sampling_grid(info: LetterboxInfo, window: Optional[Tuple[int, int, int, int]] = None, *,
-                  device=None) -> torch.Tensor:
+                  device=None):
     """
     Return the ``grid_sample`` grid of original pixel centres in input coordinates.
 
@@ -165,6 +155,8 @@ def sampling_grid(info: LetterboxInfo, window: Optional[Tuple[int, int, int, int
         whole network input, so it samples any map that covers the input (at full or
         reduced resolution, e.g. 1/4 for prototypes).
     """
+    import torch
+
     h, w = info.orig_size
     y0, y1, x0, x1 = window if window is not None else (0, h, 0, w)
     sx, sy, ox, oy = _affine(info)
@@ -177,9 +169,9 @@ def sampling_grid(info: LetterboxInfo, window: Optional[Tuple[int, int, int, int
     return grid[None]
 
 
-def map_to_original(maps: torch.Tensor, info: LetterboxInfo, *,
+def map_to_original(maps, info: LetterboxInfo, *,
                     window: Optional[Tuple[int, int, int, int]] = None,
-                    mode: str = 'bilinear') -> torch.Tensor:
+                    mode: str = 'bilinear'):
     """
     Resample maps covering the network input onto original pixels.
 
@@ -189,6 +181,8 @@ def map_to_original(maps: torch.Tensor, info: LetterboxInfo, *,
     :param mode: 'bilinear' for logits and probabilities, 'nearest' for labels and masks.
     :return: Tensor[C, y1 - y0, x1 - x0] float32.
     """
+    import torch.nn.functional as F
+
     grid = sampling_grid(info, window, device=maps.device)
     return F.grid_sample(maps[None].float(), grid, mode=mode, padding_mode='border',
                          align_corners=False)[0]
@@ -263,12 +257,17 @@ def warp_to_original(maps: np.ndarray, info: LetterboxInfo, *,
 
 def mask_to_original(masks: Array, info: LetterboxInfo) -> np.ndarray:
     """Map masks bool[N, H, W] (or any map covering the input) to bool[N, h, w]."""
+    import torch
+
     t = torch.as_tensor(masks)
     return (map_to_original(t.float(), info, mode='nearest') > 0.5).cpu().numpy()
 
 
 def mask_to_input(masks: Array, info: LetterboxInfo) -> np.ndarray:
     """Letterbox masks bool[N, h, w] into bool[N, H, W] (nearest; padding is False)."""
+    import torch
+    import torch.nn.functional as F
+
     t = torch.as_tensor(np.asarray(masks) if isinstance(masks, np.ndarray) else masks)
     (nh, nw), (oy, ox) = info.resized, info.offset
     r = F.interpolate(t[None].float(), size=(nh, nw), mode='nearest-exact')[0] > 0.5

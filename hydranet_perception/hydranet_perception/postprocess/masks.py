@@ -21,7 +21,8 @@ from typing import Tuple
 from hydranet_perception.postprocess.letterbox import as_numpy, LetterboxInfo, \
     warp_to_original
 import numpy as np
-import torch
+
+__all__ = ['assemble_masks', 'mask_logits', 'pixels_in_box']
 
 
 def pixels_in_box(box, size: Tuple[int, int]) -> Tuple[int, int, int, int]:
@@ -38,19 +39,33 @@ def pixels_in_box(box, size: Tuple[int, int]) -> Tuple[int, int, int, int]:
             max(0, math.ceil(x1 - 0.5)), min(w, math.floor(x2 - 0.5) + 1))
 
 
-def assemble_masks(coef: torch.Tensor, protos: torch.Tensor, boxes, info: LetterboxInfo, *,
+def mask_logits(coef: np.ndarray, protos: np.ndarray) -> np.ndarray:
+    """
+    Return the mask logits ``coef @ protos`` of some detections.
+
+    :param coef: float[N, P] coefficients.
+    :param protos: float[P, h, w] prototypes.
+    :return: float32[N, h, w].
+    """
+    coef = np.asarray(coef, np.float32)
+    protos = np.asarray(protos, np.float32)
+    p, h, w = protos.shape
+    return (coef @ protos.reshape(p, h * w)).reshape(coef.shape[0], h, w)
+
+
+def assemble_masks(coef: np.ndarray, protos: np.ndarray, boxes, info: LetterboxInfo, *,
                    mask_thresh: float = 0.5) -> np.ndarray:
     """
     Build full-size masks in original pixels for the kept detections only.
 
     The mask logits ``coef @ protos`` (prototype resolution, covering the network
     input) are resampled bilinearly at the centres of the original pixels inside each
-    box (``pixels_in_box``), with OpenCV on the CPU whatever the device (the logits are
-    small), and thresholded; pixels outside the box are False.
+    box (``pixels_in_box``) with OpenCV, and thresholded; pixels outside the box are
+    False. Tensors are taken too (copied to the CPU: the inputs are small).
 
-    :param coef: Tensor[N, P] coefficients of the kept detections.
-    :param protos: Tensor[P, h, w] prototypes of the image.
-    :param boxes: Tensor or array [N, 4] x1, y1, x2, y2 in *original* pixels.
+    :param coef: float[N, P] coefficients of the kept detections.
+    :param protos: float[P, h, w] prototypes of the image.
+    :param boxes: float[N, 4] x1, y1, x2, y2 in *original* pixels.
     :param info: the letterbox geometry.
     :param mask_thresh: probability threshold.
     :return: bool[N, H0, W0], (H0, W0) = ``info.orig_size``.
@@ -60,8 +75,7 @@ def assemble_masks(coef: torch.Tensor, protos: torch.Tensor, boxes, info: Letter
     out = np.zeros((n, h0, w0), bool)
     if n == 0:
         return out
-    p, h, w = protos.shape
-    logits = (coef.float() @ protos.float().reshape(p, -1)).reshape(n, h, w).cpu().numpy()
+    logits = mask_logits(as_numpy(coef), as_numpy(protos))
     if not 0 < mask_thresh < 1:  # every pixel (<= 0) or none (>= 1) passes
         thresh = -math.inf if mask_thresh <= 0 else math.inf
     else:

@@ -13,15 +13,19 @@
 # limitations under the License.
 
 
-"""``postprocess``: raw HydraNet outputs of a batch -> one ``Prediction`` per image."""
+"""
+``postprocess``: raw HydraNet outputs of a batch -> one ``Prediction`` per image.
 
-from typing import Dict, List, Sequence, Union
+numpy and OpenCV only: the outputs of any backend (numpy arrays from an ONNX runtime,
+torch tensors from PyTorch, on any device) go through the same code.
+"""
+
+from typing import Any, Dict, List, Sequence, Union
 
 import cv2
-from hydranet_perception.postprocess.decode import anchors_for, decode_boxes
-from hydranet_perception.postprocess.keypoints import keypoint_tables, \
-    keypoints_for_detections
-from hydranet_perception.postprocess.letterbox import boxes_to_original, \
+from hydranet_perception.coder.numpy_ops import anchors_for, decode_boxes, keypoint_tables
+from hydranet_perception.postprocess.keypoints import keypoints_for_detections
+from hydranet_perception.postprocess.letterbox import as_numpy, boxes_to_original, \
     keypoints_to_original, labels_to_size, LetterboxInfo, warp_to_original, working_info
 from hydranet_perception.postprocess.masks import assemble_masks
 from hydranet_perception.postprocess.nms import nms, select_candidates
@@ -29,11 +33,11 @@ from hydranet_perception.postprocess.panoptic import panoptic_fusion, TINY_MAP
 from hydranet_perception.prediction import Prediction
 from hydranet_perception.schema import LabelSpace
 import numpy as np
-import torch
+
+__all__ = ['argmax_planes', 'postprocess', 'semantic_labels']
 
 
-@torch.no_grad()
-def postprocess(outputs: Dict[str, torch.Tensor],
+def postprocess(outputs: Dict[str, Any],
                 infos: Union[LetterboxInfo, Sequence[LetterboxInfo]], *,
                 label_space: LabelSpace, score_thresh: float = 0.25, nms_iou: float = 0.6,
                 mask_thresh: float = 0.5, max_det: int = 100, pre_nms_topk: int = 1000,
@@ -49,7 +53,8 @@ def postprocess(outputs: Dict[str, torch.Tensor],
     the letterbox; panoptic fusion when the semantic head ran (things need masks:
     without the mask head, thing pixels stay void).
 
-    :param outputs: raw forward outputs (any subset of tasks; the batch dimension first).
+    :param outputs: raw forward outputs (any subset of tasks; the batch dimension first),
+        numpy arrays or torch tensors (copied to the CPU once, without importing torch).
     :param infos: the letterbox geometry of each image (one for a batch of one).
     :param label_space: the model's label space.
     :param score_thresh: minimum detection probability.
@@ -65,7 +70,8 @@ def postprocess(outputs: Dict[str, torch.Tensor],
     """
     if isinstance(infos, LetterboxInfo):
         infos = [infos]
-    thing_ids = torch.tensor(label_space.thing_ids, dtype=torch.int64)
+    outputs = {k: as_numpy(v) for k, v in outputs.items()}
+    thing_ids = np.asarray(label_space.thing_ids, np.int64)
     results = []
     for b, info in enumerate(infos):
         h0, w0 = info.orig_size
@@ -76,8 +82,8 @@ def postprocess(outputs: Dict[str, torch.Tensor],
             cls = outputs['detect_cls'][b]
             anchors = outputs.get('detect_anchors')
             if anchors is None:
-                anchors = anchors_for(*info.input_size, strides, device=cls.device)
-            anchors = anchors.to(cls.device).float()
+                anchors = anchors_for(*info.input_size, strides)
+            anchors = anchors.astype(np.float32, copy=False)
             idx, scores, channels = select_candidates(cls, score_thresh=score_thresh,
                                                       pre_nms_topk=pre_nms_topk)
             boxes = decode_boxes(outputs['detect_box'][b][idx], anchors[idx])
@@ -85,20 +91,20 @@ def postprocess(outputs: Dict[str, torch.Tensor],
                        class_agnostic=class_agnostic)
             idx, scores, channels = idx[keep], scores[keep], channels[keep]
             boxes = boxes_to_original(boxes[keep], info)
-            pred.boxes = boxes.cpu().numpy().astype(np.float32)
-            pred.scores = scores.cpu().numpy().astype(np.float32)
-            pred.class_ids = thing_ids[channels.cpu()].numpy()
+            pred.boxes = boxes.astype(np.float32, copy=False)
+            pred.scores = scores.astype(np.float32, copy=False)
+            pred.class_ids = thing_ids[channels]
             pred.instance_ids = np.zeros((len(idx),), np.int64)
             if 'masks_coef' in outputs:
                 pred.masks = assemble_masks(outputs['masks_coef'][b][idx],
                                             outputs['masks_protos'][b], boxes, info,
                                             mask_thresh=mask_thresh)
             if 'keypoints' in outputs:
-                _, used = keypoint_tables(label_space, cls.device)
+                _, used = keypoint_tables(label_space)
                 kp = keypoints_for_detections(outputs['keypoints'][b][idx], anchors[idx],
                                               channels, used)
                 kp = keypoints_to_original(kp, info, clip=True) * (kp[..., 2:] > 0)
-                pred.keypoints = kp.cpu().numpy().astype(np.float32)
+                pred.keypoints = kp.astype(np.float32, copy=False)
         if 'semantic' in outputs:
             pred.semantic = semantic_labels(outputs['semantic'][b], info)
             n = len(pred)
@@ -116,18 +122,19 @@ def postprocess(outputs: Dict[str, torch.Tensor],
     return results
 
 
-def semantic_labels(logits: torch.Tensor, info: LetterboxInfo) -> np.ndarray:
+def semantic_labels(logits: np.ndarray, info: LetterboxInfo) -> np.ndarray:
     """
     Return the semantic class of each original pixel, uint8[h0, w0].
 
-    The logits Tensor[C, h, w] (covering the network input) are resampled bilinearly
+    The logits float[C, h, w] (covering the network input) are resampled bilinearly
     onto ``working_info(info)``, the image at the scale the network saw it, the argmax
     taken there and the labels enlarged to the original size by nearest neighbour: the
     labels carry no finer detail than the input, and a 640x480 image at 320x256 costs a
     quarter of the full-size work (with OpenCV, ~0.8 ms on one core instead of ~8 ms
     for grid_sample and argmax at full size).
     """
-    planes = warp_to_original(logits.float().cpu().numpy(), working_info(info))
+    planes = warp_to_original(as_numpy(logits).astype(np.float32, copy=False),
+                              working_info(info))
     return labels_to_size(argmax_planes(planes), info.orig_size)
 
 
