@@ -34,26 +34,19 @@ import argparse
 import json
 import os
 import pathlib
-import signal
 import struct
 import subprocess
 import sys
-import sysconfig
 import time
 
-from diagnostic_msgs.msg import DiagnosticArray
 from hydranet_perception.data.synthetic import generate_sequence
+from hydranet_perception.ros import launcher
 from hydranet_perception_msgs.msg import InstanceArray, ModelInfo
 import numpy as np
 import rclpy
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.serialization import serialize_message
 from sensor_msgs.msg import Image
-import yaml
-
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-PROFILE = ROOT / 'hydranet_perception' / 'config' / 'fastdds_shm.xml'
-
 
 # In the CDR bytes of a message that starts with a std_msgs/Header: a 4-byte
 # encapsulation header, then stamp.sec (int32) and stamp.nanosec (uint32).
@@ -73,22 +66,13 @@ def _cpu_seconds(pid):
 
 def start_node(tmp: pathlib.Path, name: str, params: dict) -> subprocess.Popen:
     """Start hydranet_node in /bench, input /bench/image; output in ``tmp/<name>.log``."""
-    path = tmp / f'{name}.yaml'
-    path.write_text(yaml.safe_dump({'/**': {'ros__parameters': params}}))
-    log = open(tmp / f'{name}.log', 'w')
-    proc = subprocess.Popen(
-        [str(pathlib.Path(sysconfig.get_path('scripts')) / 'hydranet_node'), '--ros-args',
-         '--params-file', str(path), '-r', '__ns:=/bench', '-r', 'image:=/bench/image'],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    proc.log_path = log.name
-    return proc
+    return launcher.start_node(tmp, name, params=params, namespace='/bench',
+                               remaps={'image': '/bench/image'}, env=dict(os.environ))
 
 
 def stop_node(proc: subprocess.Popen):
     """Stop the node as Ctrl-C does."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGINT)
-        proc.wait(timeout=30)
+    launcher.stop_process(proc, timeout=30)
 
 
 def serialized_frames(count: int = 30):
@@ -116,10 +100,7 @@ def publish_stamped(pub, buf: bytearray):
 
 def bench_env():
     """Set the environment every benchmark node runs in (SHM profile, loopback)."""
-    os.environ.setdefault('FASTRTPS_DEFAULT_PROFILES_FILE', str(PROFILE))
-    os.environ.setdefault('FASTDDS_DEFAULT_PROFILES_FILE', str(PROFILE))
-    os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
-    os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+    os.environ.update(launcher.node_env())
 
 
 def _run_backend(node, backend, frames, seconds, hz, tmp, threads=0):
@@ -131,9 +112,7 @@ def _run_backend(node, backend, frames, seconds, hz, tmp, threads=0):
         # raw=True: the stamp is read from the serialized bytes, nothing is converted
         node.create_subscription(InstanceArray, '/bench/hydranet/instances',
                                  lambda m: lat.append(time.time() - _stamp(m)), qos, raw=True),
-        node.create_subscription(DiagnosticArray, '/diagnostics', lambda m: diag.update(
-            {kv.key: kv.value for s in m.status if s.name.endswith('pipeline')
-             for kv in s.values}), qos),
+        launcher.watch_pipeline(node, diag),
         node.create_subscription(ModelInfo, '/bench/hydranet/model_info', info.append,
                                  QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
                                             reliability=ReliabilityPolicy.RELIABLE)),

@@ -14,7 +14,7 @@
 
 """The plain result of one HydraNet pass on one image (numpy only, no ROS types)."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import List, Optional
 
 import numpy as np
@@ -68,6 +68,29 @@ class Prediction:
 
     def __len__(self) -> int:
         return int(self.boxes.shape[0])
+
+    def select(self, keep) -> 'Prediction':
+        """
+        Return the prediction with only the instances ``keep`` selects.
+
+        As detectron2's ``Instances[keep]``: every per-instance array (boxes, scores,
+        class ids, masks, keypoints, panoptic instance ids, track ids) is indexed alike;
+        the maps (semantic, panoptic) and the segments are per image and stay.
+
+        :param keep: bool[N], or int indices into the N instances.
+        :return: a new ``Prediction``; this one is unchanged.
+        """
+        keep = np.asarray(keep)
+        if keep.dtype == bool and keep.shape != (len(self),):
+            raise ValueError(f'a bool mask must have shape ({len(self)},), got {keep.shape}')
+
+        def pick(a):
+            return None if a is None else a[keep]
+
+        return replace(self, boxes=self.boxes[keep], scores=self.scores[keep],
+                       class_ids=self.class_ids[keep], masks=pick(self.masks),
+                       keypoints=pick(self.keypoints), instance_ids=pick(self.instance_ids),
+                       track_ids=pick(self.track_ids))
 
     @staticmethod
     def empty(height: int, width: int, num_keypoints: int = 0) -> 'Prediction':

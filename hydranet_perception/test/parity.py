@@ -41,7 +41,7 @@ def decoded_tolerances(raw, scale):
     :param scale: the letterbox scale, input pixels per original pixel.
     """
     def bound(name):
-        return ATOL + RTOL * float(raw[name].abs().max())
+        return ATOL + RTOL * float(np.abs(np.asarray(raw[name])).max())
     return {'score': 0.25 * max(bound('detect_cls'), bound('keypoints')),
             'box_px': MAX_STRIDE * bound('detect_box') / scale,
             'keypoint_px': MAX_STRIDE * bound('keypoints') / scale}

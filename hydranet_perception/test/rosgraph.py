@@ -16,16 +16,11 @@
 
 import os
 import pathlib
-import subprocess
-import sysconfig
 import time
 
-from hydranet_perception.ros.demo import stop_process
+from hydranet_perception.ros import launcher
 import rclpy
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-import yaml
-
-NODE_SCRIPT = pathlib.Path(sysconfig.get_path('scripts')) / 'hydranet_node'
 
 
 def start_node(tmp_path, *, params=None, namespace='/test', remaps=None, log_name='node'):
@@ -34,24 +29,15 @@ def start_node(tmp_path, *, params=None, namespace='/test', remaps=None, log_nam
 
     Returns the Popen; its output goes to ``tmp_path/<log_name>.log``.
     """
-    params_file = tmp_path / f'{log_name}_params.yaml'
-    params_file.write_text(yaml.safe_dump({'/**': {'ros__parameters': dict(params or {})}}))
     remaps = remaps or {'image': '/cam/image_raw', 'image/compressed':
                         '/cam/image_raw/compressed', 'camera_info': '/cam/camera_info'}
-    cmd = [str(NODE_SCRIPT), '--ros-args', '--params-file', str(params_file),
-           '-r', f'__ns:={namespace}']
-    for a, b in remaps.items():
-        cmd += ['-r', f'{a}:={b}']
-    log = open(tmp_path / f'{log_name}.log', 'w')
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ),
-                            start_new_session=True)
-    proc.log_path = tmp_path / f'{log_name}.log'
-    return proc
+    return launcher.start_node(tmp_path, log_name, params=params, namespace=namespace,
+                               remaps=remaps, env=dict(os.environ))
 
 
 def stop_node(proc, timeout=15.0):
     """Stop the node with SIGINT as Ctrl-C would; return its exit code."""
-    return stop_process(proc, timeout)
+    return launcher.stop_process(proc, timeout)
 
 
 class Watcher:

@@ -62,3 +62,21 @@ def test_soak_samples_the_node_memory():
     assert summary['node_frames_in'] == summary['node_frames_processed'] + \
         summary['node_frames_dropped'] + summary['node_frames_rejected']
     assert summary['rss_kib_end'] > 0 and 'rss_growth_percent' in summary
+
+
+def test_node_startup_reports_time_memory_and_torch():
+    row, summary = _run('node_startup.py', '--repeat', '1', '--settle', '0.2')
+    assert row['start_to_active_s'] > 0 and row['rss_mb'] > 0
+    assert isinstance(row['torch_loaded'], bool) and 'onnxruntime' in row['model']
+    assert summary['summary'] and summary['runs'] == 1 and isinstance(summary['goal_met'], bool)
+
+
+def test_gpu_check_says_so_and_exits_0_without_cuda():
+    from hydranet_perception.inference.devices import cuda_device_count
+    if cuda_device_count():
+        pytest.skip('a CUDA device is here: run bench/gpu_check.sh itself (minutes)')
+    out = subprocess.run(['bash', str(BENCH / 'gpu_check.sh')], capture_output=True, text=True,
+                         timeout=120, env={'PY': sys.executable, 'PATH': '/usr/bin:/bin'})
+    assert out.returncode == 0, out.stderr[-3000:]
+    (line,) = [json.loads(s) for s in out.stdout.splitlines() if s.startswith('{')]
+    assert line['gpu_check'] == 'skipped' and 'no CUDA' in line['reason']

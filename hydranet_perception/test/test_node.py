@@ -24,7 +24,7 @@ from builtin_interfaces.msg import Time
 import cv2
 from diagnostic_msgs.msg import DiagnosticArray
 from hydranet_perception.data.synthetic import generate_scene
-from hydranet_perception.engine.runtimes import backend_problem, resolve_backend
+from hydranet_perception.inference.backends import backend_problem, resolve_backend
 from hydranet_perception.ros.messages import decode_instances
 from hydranet_perception_msgs.msg import InstanceArray, ModelInfo, PanopticInfo
 import numpy as np
@@ -224,7 +224,9 @@ def test_bad_input_is_counted_and_the_node_keeps_going(graph, kind):
 def _set(graph, name, value):
     cli = graph.node.create_client(SetParameters, f'{NS}/set_parameters')
     assert cli.wait_for_service(timeout_sec=10)
-    if isinstance(value, float):
+    if isinstance(value, bool):
+        pv = ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=value)
+    elif isinstance(value, float):
         pv = ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=value)
     elif isinstance(value, list):
         pv = ParameterValue(type=ParameterType.PARAMETER_STRING_ARRAY, string_array_value=value)
@@ -371,3 +373,25 @@ def test_a_failed_reload_rolls_the_parameter_back(graph, tmp_path):
     assert 'reload failed' in rosgraph.node_log(graph.proc)
     stamp = Time(sec=9000, nanosec=1)
     assert _send_and_wait(graph, _raw(FRAME, 'rgb8', stamp, 'cam'), stamp)
+
+
+def _track_ids(graph, sec, frames, frame_id):
+    ids = []
+    for k in range(frames):  # 10 Hz
+        stamp = Time(sec=sec, nanosec=k * 100_000_000)
+        assert _send_and_wait(graph, _raw(FRAME, 'rgb8', stamp, frame_id), stamp)
+        inst = rosgraph.by_stamp(graph.received[f'{NS}/instances'], stamp)[-1]
+        assert len(inst.instances) > 0
+        ids.append({i.track_id for i in inst.instances})
+    return ids
+
+
+def test_instances_carry_track_ids_from_the_tracking_stage(graph):
+    ids = _track_ids(graph, 12000, 3, 'track_cam')  # its own camera: its own tracker
+    assert ids[-1] - {0}, ids  # confirmed tracks by the third frame
+    assert (ids[-1] & ids[-2]) - {0}, ids  # the same objects keep their ids
+    assert _set(graph, 'tracking', False).successful
+    try:
+        assert _track_ids(graph, 12001, 1, 'track_cam') == [{0}]
+    finally:
+        assert _set(graph, 'tracking', True).successful

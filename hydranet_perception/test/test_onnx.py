@@ -138,7 +138,7 @@ def test_graph_backends_match_torch_raw(model, tmp_path, runtime):
     with torch.no_grad():
         ref = model(x)
     for n in ref:
-        np.testing.assert_allclose(got[n].numpy(), ref[n].numpy(), atol=ATOL, rtol=RTOL,
+        np.testing.assert_allclose(np.asarray(got[n]), ref[n].numpy(), atol=ATOL, rtol=RTOL,
                                    err_msg=n)
     with pytest.raises(ValueError, match='uint8'):
         pred(np.zeros((10, 10, 3), np.float32))

@@ -16,8 +16,8 @@
 
 import threading
 
+from hydranet_perception.inference.pipeline import LatestSlot, PipelineStats, Throttle
 from hydranet_perception.ros.outputs import OverlayWorker
-from hydranet_perception.runtime import LatestSlot, PipelineStats, Throttle
 
 
 def test_slot_keeps_only_the_newest_and_reports_drops():

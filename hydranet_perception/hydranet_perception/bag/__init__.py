@@ -20,7 +20,8 @@ Recorded-bag tooling: synthetic camera bags, reading, info, play and record.
   ``format_info``, ``read_ground_truth``, ``open_writer``;
 * ``typestore`` (no ROS): the rosbags typestore that knows ``hydranet_perception_msgs``;
 * ``cli``: the ``hydranet-bag`` command (write, info, play, record); play and record
-  live in ``hydranet_perception.ros.bag_player`` / ``bag_recorder`` (rclpy).
+  live next to the node (``hydranet_perception.ros.bag_cli``, ``bag_player``,
+  ``bag_recorder``, rclpy), and ``cli`` hands them their arguments by module name.
 
 Bags are rosbag2 folders as ``ros2 bag record -s mcap`` writes them (metadata version 9),
 so ``ros2 bag info|play`` read what these tools write, and the other way round.

@@ -69,7 +69,7 @@ def parity_report(model, config, onnx_path: str, *, runtimes=('onnxruntime', 'op
             x, _ = letterbox(rgb, (h, w))
             with torch.inference_mode():
                 a = {k: v.float() for k, v in model.eval()(x[None]).items()}
-            b = backend.run(x[None], backend.tasks)
+            b = {k: torch.as_tensor(v) for k, v in backend.run(x[None], backend.tasks).items()}
             for k in a:
                 d = float((a[k] - b[k].to(a[k].dtype)).abs().max())
                 raw_diff[k] = max(raw_diff.get(k, 0.0), d)

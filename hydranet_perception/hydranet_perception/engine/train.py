@@ -36,19 +36,13 @@ from hydranet_perception.data.datasets import collate, SyntheticDataset
 from hydranet_perception.data.transforms import eval_transforms, train_transforms
 from hydranet_perception.engine.config import DataConfig, load_train_config, to_dict, \
     TrainConfig
+from hydranet_perception.inference.devices import resolve_device
 from hydranet_perception.losses import build_balancer, compute_losses
 from hydranet_perception.model import build_model, load_model_config
 from hydranet_perception.model.checkpoint import load_checkpoint, save_checkpoint
 from hydranet_perception.schema import default_label_space
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
-
-
-def resolve_device(name: str) -> torch.device:
-    """Map 'auto' / 'cpu' / 'cuda:N' to a torch device (auto: CUDA when present)."""
-    if name == 'auto':
-        return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    return torch.device(name)
 
 
 def autocast_for(device: torch.device, amp: str):
@@ -84,7 +78,7 @@ class _Dist:
         self.world = int(os.environ.get('WORLD_SIZE', '1'))
         self.rank = int(os.environ.get('RANK', '0'))
         self.local_rank = int(os.environ.get('LOCAL_RANK', '0'))
-        self.device = resolve_device(device_name)
+        self.device = torch.device(resolve_device(device_name))
         if self.device.type == 'cuda' and self.world > 1:
             self.device = torch.device('cuda', self.local_rank)
             torch.cuda.set_device(self.device)

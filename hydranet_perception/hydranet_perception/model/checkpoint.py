@@ -130,6 +130,11 @@ def load_checkpoint(path: PathLike, *, map_location='cpu') -> Dict[str, Any]:
         with ``load_model_config``.
     :raises CheckpointError: missing, truncated/corrupt, foreign, newer or mismatched file.
     """
+    return _load_validated(path, map_location)[0]
+
+
+def _load_validated(path: PathLike, map_location) -> Tuple[Dict[str, Any], ModelConfig, nn.Module]:
+    """Load and validate a checkpoint; return it, its config and the model built to check it."""
     path = pathlib.Path(path)
     ckpt = _load_raw(path, map_location)
     if not isinstance(ckpt, dict) or ckpt.get('format') != FORMAT:
@@ -155,9 +160,10 @@ def load_checkpoint(path: PathLike, *, map_location='cpu') -> Dict[str, Any]:
     if cfg.label_space.to_dict() != ckpt['label_space']:
         raise CheckpointError(f'{path}: its label_space differs from the one in its config; '
                               'the file was edited: re-export it')
-    _check_state(path, build_model(cfg), ckpt['state_dict'])
+    model = build_model(cfg)
+    _check_state(path, model, ckpt['state_dict'])
     ckpt.setdefault('meta', {})
-    return ckpt
+    return ckpt, cfg, model
 
 
 def _check_state(path, model: nn.Module, state: Dict[str, Any]):
@@ -184,8 +190,6 @@ def _check_state(path, model: nn.Module, state: Dict[str, Any]):
 def load_model(path: PathLike, *, map_location='cpu'
                ) -> Tuple[HydraNet, ModelConfig, Dict[str, Any]]:
     """Load a checkpoint and return ``(model in eval mode, config, meta)``."""
-    ckpt = load_checkpoint(path, map_location=map_location)
-    cfg = load_model_config(ckpt['config'])
-    model = build_model(cfg)
+    ckpt, cfg, model = _load_validated(path, map_location)  # one torch.load, one build
     model.load_state_dict(ckpt['state_dict'])
     return model.eval(), cfg, ckpt['meta']

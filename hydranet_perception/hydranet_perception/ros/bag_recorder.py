@@ -34,7 +34,7 @@ from typing import Dict, Optional, Sequence
 
 from hydranet_perception.bag.bag_io import open_writer
 from hydranet_perception.bag.typestore import ensure_types, get_typestore
-from hydranet_perception.ros.bag_player import GracefulStop, message_class
+from hydranet_perception.ros.bag_player import GracefulStop, message_class, RELIABILITY
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
@@ -42,9 +42,6 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from rclpy.signals import SignalHandlerOptions
 from rosbags.interfaces import (Qos, QosDurability, QosHistory, QosLiveliness,
                                 QosReliability, QosTime)
-
-RELIABILITY = {'reliable': ReliabilityPolicy.RELIABLE,
-               'best_effort': ReliabilityPolicy.BEST_EFFORT}
 
 
 def _qos_time(duration) -> QosTime:

@@ -24,46 +24,20 @@ summary as a table.
 
 import argparse
 import json
-import os
 import pathlib
-import signal
 import subprocess
 import sys
-import sysconfig
 import time
 
-from diagnostic_msgs.msg import DiagnosticArray
 from hydranet_perception.bag.bag_io import bag_info
+from hydranet_perception.ros.launcher import BIN, node_env, share_file, start_node, \
+    stop_process, watch_pipeline
 from hydranet_perception.ros.messages import decode_instance
 from hydranet_perception_msgs.msg import InstanceArray, ModelInfo
 import numpy as np
 import rclpy
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
-import yaml
-
-PKG_DIR = pathlib.Path(__file__).resolve().parents[1]
-BIN = pathlib.Path(sysconfig.get_path('scripts'))
-
-
-def _profile_env():
-    env = dict(os.environ)
-    profile = _share_file('config/fastdds_shm.xml')
-    if profile:
-        env.setdefault('FASTRTPS_DEFAULT_PROFILES_FILE', profile)
-        env.setdefault('FASTDDS_DEFAULT_PROFILES_FILE', profile)
-    env.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
-    # Node, player and this collector share the cores: idle OpenMP threads must sleep.
-    env.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
-    return env
-
-
-def _share_file(rel):
-    """Find ``rel`` in the installed share/ folder, else in the source tree."""
-    for base in (pathlib.Path(sys.prefix) / 'share' / 'hydranet_perception', PKG_DIR.parent):
-        if (base / rel).exists():
-            return str(base / rel)
-    return None
 
 
 class Collector:
@@ -84,15 +58,10 @@ class Collector:
         node.create_subscription(InstanceArray, f'{ns}/instances', self.on_instances, qos)
         node.create_subscription(Image, f'{ns}/overlay', self.on_overlay, qos)
         node.create_subscription(ModelInfo, f'{ns}/model_info', self.on_info, latched)
-        node.create_subscription(DiagnosticArray, '/diagnostics', self.on_diag, qos)
+        watch_pipeline(node, self.diag, depth=100)
 
     def on_info(self, msg):
         self.model_info = msg
-
-    def on_diag(self, msg):
-        for s in msg.status:
-            if s.name.endswith('pipeline'):
-                self.diag = {kv.key: kv.value for kv in s.values}
 
     def on_instances(self, msg):
         now = time.monotonic()
@@ -104,7 +73,8 @@ class Collector:
         for inst in msg.instances:
             d = decode_instance(inst)
             line['instances'].append({
-                'id': d.id, 'class_id': d.class_id, 'class_name': inst.class_name,
+                'id': d.id, 'track_id': int(inst.track_id), 'class_id': d.class_id,
+                'class_name': inst.class_name,
                 'score': round(d.score, 4), 'box': [round(float(v), 2) for v in d.box],
                 'mask_area': int(d.mask.sum()) if d.mask is not None else None,
                 'mask_rle': [int(c) for c in inst.mask_rle],
@@ -127,22 +97,6 @@ class Collector:
             self.video.release()
 
 
-def stop_process(proc, timeout=20.0):
-    """
-    Stop a process started with its own session: SIGINT as Ctrl-C, then SIGKILL.
-
-    Returns its exit code.
-    """
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    return proc.returncode
-
-
 def _spin_until(node, predicate, timeout):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and not predicate():
@@ -155,22 +109,16 @@ def run_demo(*, bag: str, out_dir: str, weights: str = '', backend: str = 'auto'
     """Play ``bag`` through hydranet_node and write the demo outputs; return the summary."""
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    env = _profile_env()
+    env = node_env()
     # One image transport, as a user sets it: compressed when the bag holds JPEG/PNG.
     types = {t['type'] for t in bag_info(bag)['topics'].values()}
     transport = 'compressed' if 'sensor_msgs/msg/CompressedImage' in types else 'raw'
     node_params = {'weights': weights, 'backend': backend, 'diagnostics_period': 0.5,
                    'image_transport': transport}
     node_params.update(params or {})
-    params_file = out / 'node_params.yaml'
-    params_file.write_text(yaml.safe_dump({'/**': {'ros__parameters': node_params}}))
-    node_log = open(out / 'node.log', 'w')
-    node_proc = subprocess.Popen(
-        [str(BIN / 'hydranet_node'), '--ros-args', '--params-file', str(params_file),
-         '-r', f'__ns:={ns}', '-r', 'image:=/camera/image_raw',
-         '-r', 'image/compressed:=/camera/image_raw/compressed',
-         '-r', 'camera_info:=/camera/camera_info'],
-        stdout=node_log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    node_proc = start_node(out, 'node', params=node_params, namespace=ns, env=env, remaps={
+        'image': '/camera/image_raw', 'image/compressed': '/camera/image_raw/compressed',
+        'camera_info': '/camera/camera_info'})
     rclpy.init()
     node = rclpy.create_node('hydranet_demo_collector')
     col = Collector(node, out, f'{ns}/hydranet')
@@ -238,7 +186,7 @@ def print_table(summary: dict):
 def main(argv=None):
     """Parse arguments and run the demo."""
     ap = argparse.ArgumentParser(prog='hydranet-demo', description=__doc__.strip().splitlines()[0])
-    ap.add_argument('--bag', default=_share_file('data/sample_bag'),
+    ap.add_argument('--bag', default=share_file('data/sample_bag'),
                     help='rosbag2 folder to play (default: the shipped sample bag)')
     ap.add_argument('--out', default='out/demo', help='output folder')
     ap.add_argument('--weights', default='', help='checkpoint (default: shipped weights)')

@@ -15,17 +15,18 @@
 """
 The node's model: a Predictor plus what the node reports about it (no rclpy).
 
-Resolves the default (shipped) weights, refuses missing or wrong files with a message
-that says what to do, and applies the run-time options (tasks, thresholds, class
-filter) to each call.
+A thin user of ``inference``: one ``Predictor.from_weights`` per load (one read of the
+weights), refusals as ``EngineError`` with a message that says what to do, and the
+run-time options (tasks, thresholds, class filter) applied per call without changing
+the Predictor.
 """
 
-import hashlib
 import pathlib
 from typing import Optional, Sequence, Tuple
 
-from hydranet_perception.engine.runtimes import make_predictor, resolve_weights
-from hydranet_perception.model.checkpoint import CheckpointError, load_checkpoint
+from hydranet_perception.inference.predictor import Predictor
+from hydranet_perception.inference.stages import ClassFilter
+from hydranet_perception.inference.weights import check_weights
 from hydranet_perception.prediction import Prediction
 import numpy as np
 
@@ -34,37 +35,37 @@ class EngineError(RuntimeError):
     """The model cannot be loaded; the message says why and what to do."""
 
 
-def _sha256(path: pathlib.Path) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 class Engine:
-    """A loaded model and its identity, ready for ``predict``."""
+    """
+    A loaded model and its identity, ready for ``predict``.
+
+    :param weights: a .pt or .onnx file; empty for the shipped weights.
+    :param device: 'auto', 'cpu' or 'cuda:N'.
+    :param backend: 'auto' or a runtime's name.
+    :param fp16: half precision on CUDA.
+    :param input_size: (H, W); zeros for the trained size.
+    :param threads: CPU threads of the runtime (0: its default).
+    :raises EngineError: the weights cannot be loaded on that runtime and device.
+    """
 
     def __init__(self, *, weights: str = '', device: str = 'auto', backend: str = 'auto',
                  fp16: bool = True, input_size: Tuple[int, int] = (0, 0), threads: int = 0):
-        reason = self.check_weights(weights)
-        if reason:
-            raise EngineError(reason)
-        path = resolve_weights(weights)
-        size = tuple(input_size) if all(input_size) else None
         try:
-            self.predictor = make_predictor(str(path), backend=backend, device=device,
-                                            fp16=fp16, input_size=size, threads=threads)
-        except (CheckpointError, ValueError, OSError, ImportError, RuntimeError) as e:
-            raise EngineError(f'cannot load {path} with backend {backend} on {device}: {e}')
-        self.weights_path = str(path)
-        self.weights_sha256 = _sha256(path)
+            self.predictor = Predictor.from_weights(
+                weights, backend=backend, device=device, fp16=fp16,
+                input_size=tuple(input_size) if all(input_size) else None,
+                threads=threads or None)
+        except (ValueError, OSError, ImportError, RuntimeError) as e:
+            raise EngineError(f'cannot load {weights or "the shipped weights"} with backend '
+                              f'{backend} on {device}: {e}') from None
+        loaded = self.predictor.weights
+        self.weights_path = str(loaded.path)
+        self.weights_sha256 = loaded.sha256
         self.backend = self.predictor.backend_name  # 'auto' resolved
         self.device = str(self.predictor.device)
         self.input_size = tuple(self.predictor.input_size)
         self.label_space = self.predictor.label_space
         self.model_name = f'hydranet-{self.predictor.config.size}'
-        self._all_tasks = tuple(self.predictor.tasks)
         # One pass on a blank frame: the first forward pays for lazy initialisation
         # (kernels, allocator, page faults on a cold disk), often seconds, which must
         # not land on the first camera frames.
@@ -73,30 +74,13 @@ class Engine:
 
     @property
     def tasks(self) -> Tuple[str, ...]:
+        """Return the heads the model runs by default (all it has)."""
         return tuple(self.predictor.tasks)
 
     @staticmethod
     def check_weights(weights: str) -> Optional[str]:
-        """Return why ``weights`` cannot be used, or None when it looks loadable."""
-        path = resolve_weights(weights)
-        if not path.exists():
-            if not weights:
-                return (f'the shipped weights {path} are missing: reinstall the package or '
-                        'run `make weights`, or set the weights parameter to a checkpoint')
-            return f'weights file {path} not found: give the path of a .pt or .onnx file'
-        if not path.is_file():
-            return f'weights {path} is not a file'
-        if path.suffix == '.onnx':
-            with open(path, 'rb') as f:
-                head = f.read(16)
-            if not head:
-                return f'weights {path} is empty: export it again with hydranet-export'
-            return None
-        try:
-            load_checkpoint(path)
-        except CheckpointError as e:
-            return str(e)
-        return None
+        """Return why ``weights`` cannot be used, or None when it looks loadable (cheap)."""
+        return check_weights(weights)
 
     def describe(self) -> str:
         """Return a one-line identity for logs and diagnostics."""
@@ -105,28 +89,14 @@ class Engine:
                 f'weights {pathlib.Path(self.weights_path).name} '
                 f'sha256 {self.weights_sha256[:12]}')
 
+    def class_ids(self, class_filter: Sequence[str]) -> Tuple[int, ...]:
+        """Return the class ids of the names in ``class_filter``."""
+        return tuple(self.label_space.by_name(n).id for n in class_filter)
+
     def predict(self, rgb: np.ndarray, *, tasks: Sequence[str], class_filter: Sequence[str],
                 **thresholds) -> Prediction:
         """Run the requested heads on one RGB image; keep only ``class_filter`` classes."""
-        wanted = tuple(t for t in self._all_tasks if t in set(tasks))
-        if wanted != tuple(self.predictor.tasks):
-            self.predictor.tasks = wanted
-        pred = self.predictor(rgb, **thresholds)
+        pred = self.predictor(rgb, tasks=tasks, **thresholds)
         if class_filter:
-            keep_ids = [self.label_space.by_name(n).id for n in class_filter]
-            pred = filter_classes(pred, keep_ids)
+            pred = ClassFilter(self.class_ids(class_filter))(pred, None)
         return pred
-
-
-def filter_classes(pred: Prediction, class_ids: Sequence[int]) -> Prediction:
-    """Keep the instances of ``class_ids`` (panoptic and semantic maps are unchanged)."""
-    keep = np.isin(pred.class_ids, np.asarray(class_ids, np.int64))
-    pred.boxes, pred.scores, pred.class_ids = pred.boxes[keep], pred.scores[keep], \
-        pred.class_ids[keep]
-    if pred.masks is not None:
-        pred.masks = pred.masks[keep]
-    if pred.keypoints is not None:
-        pred.keypoints = pred.keypoints[keep]
-    if pred.instance_ids is not None:
-        pred.instance_ids = pred.instance_ids[keep]
-    return pred

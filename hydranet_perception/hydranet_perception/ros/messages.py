@@ -36,7 +36,8 @@ def instance_array_msg(pred: Prediction, label_space: LabelSpace, header) -> Ins
     Build an InstanceArray from a prediction, with the input image's header.
 
     Instance ids are the panoptic segment ids when a panoptic map exists (so consumers
-    can index ~/panoptic with them); otherwise 1..N in score order.
+    can index ~/panoptic with them); otherwise 1..N in score order. ``track_id`` is the
+    prediction's track id (0 when tracking is off or the track is not confirmed).
     """
     h, w = pred.image_size
     msg = InstanceArray()
@@ -53,6 +54,8 @@ def instance_array_msg(pred: Prediction, label_space: LabelSpace, header) -> Ins
         inst.class_name = names[inst.class_id]
         inst.score = float(pred.scores[i])
         inst.x_min, inst.y_min, inst.x_max, inst.y_max = (float(v) for v in pred.boxes[i])
+        if pred.track_ids is not None:
+            inst.track_id = int(pred.track_ids[i])
         inst.mask_height, inst.mask_width = int(h), int(w)
         if pred.masks is not None:
             inst.mask_rle = as_array('I', encode_rle(pred.masks[i]))

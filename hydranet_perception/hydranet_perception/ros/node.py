@@ -23,22 +23,28 @@ false. Subscription callbacks only decode (a view for raw encodings) and park th
 frame in a one-slot mailbox; an inference thread takes it, runs the model and publishes
 every output with the input image's header; the overlay is drawn on a third thread so
 that it never delays the next frame.
+
+Between the model and the messages run the stages of ``inference.stages`` (today:
+tracking, behind the ``tracking`` parameter), each fed the ``Prediction`` and a
+``FrameContext`` built from the image header; a new output joins as a stage there.
 """
 
 import contextlib
 import ctypes
 import ctypes.util
+import sys
 import threading
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
-from hydranet_perception.engine.runtimes import backend_problem
 from hydranet_perception.image_codec import ImageError
+from hydranet_perception.inference.backends import backend_problem
+from hydranet_perception.inference.pipeline import LatestSlot, PipelineStats, Throttle
+from hydranet_perception.inference.stages import FrameContext, Stages, Tracking
 from hydranet_perception.ros import diagnostics, params
 from hydranet_perception.ros.engine import Engine, EngineError
 from hydranet_perception.ros.image_msgs import compressed_to_rgb_msg, image_to_rgb
 from hydranet_perception.ros.outputs import OutputPublisher, OverlayWorker
-from hydranet_perception.runtime import LatestSlot, PipelineStats, Throttle
 from hydranet_perception_msgs.msg import InstanceArray, ModelInfo, PanopticInfo
 from rcl_interfaces.msg import SetParametersResult
 import rclpy
@@ -92,6 +98,8 @@ class HydraNetNode(LifecycleNode):
         self._overlay = None
         self._outputs = None
         self._subscriptions_made = []
+        self._stages = Stages()
+        self._stages_stale = True  # rebuilt on the inference thread before the next frame
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.create_service(SetBool, '~/enable', self._on_enable)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
@@ -135,6 +143,8 @@ class HydraNetNode(LifecycleNode):
                 self._reload_pending = True
             if p.name == 'diagnostics_period':
                 self._diag_timer.timer_period_ns = int(p.value * 1e9)
+            if p.name in params.TRACKING_PARAMS:
+                self._stages_stale = True
         return SetParametersResult(successful=True)
 
     def _refuse(self, reason):
@@ -218,11 +228,14 @@ class HydraNetNode(LifecycleNode):
             render=self._outputs.publish_overlay,
             on_done=lambda s: self.stats.timed('overlay', s),
             on_error=self._overlay_failed)
+        # The stages (and what they import) are ready before the first frame.
+        self._stages, self._stages_stale = self._make_stages(), False
         self._active = True
         self._outputs.publish_model_info(self._engine, self.get_clock().now().to_msg())
         self._worker = threading.Thread(target=self._run, name='hydranet-infer', daemon=True)
         self._worker.start()
-        self.get_logger().info('active')
+        # A process that runs an ONNX runtime should not hold torch: say whether it does.
+        self.get_logger().info(f'active (torch loaded: {"torch" in sys.modules})')
         return ret
 
     def on_deactivate(self, state):
@@ -283,6 +296,7 @@ class HydraNetNode(LifecycleNode):
                         threads=settings['threads'])
         with self._engine_lock:
             self._engine, self._engine_params = engine, settings
+        self._stages_stale = True  # new label space: new trackers
 
     def _reload(self) -> bool:
         """
@@ -355,6 +369,29 @@ class HydraNetNode(LifecycleNode):
 
     # -- inference thread ------------------------------------------------------------
 
+    def _make_stages(self) -> Stages:
+        """
+        Build the stages after the model from the current parameters.
+
+        Tracking: ``tracking.TrackerConfig`` with the node's settings; the low-score
+        and new-track thresholds follow ``track_high_score`` where it would pass them.
+        """
+        tracking = None
+        if self._p('tracking'):
+            from hydranet_perception.tracking import TrackerConfig
+            high = float(self._p('track_high_score'))
+            config = TrackerConfig(high_score=high, low_score=min(0.1, high),
+                                   new_track_score=max(0.6, high),
+                                   min_hits=int(self._p('track_min_hits')),
+                                   max_age_s=float(self._p('track_max_age_s')))
+            tracking = Tracking(config=config, on_reset=self._tracks_reset)
+        return Stages([tracking])
+
+    def _tracks_reset(self, camera):
+        if self._throttle.ready('tracks_reset'):
+            self.get_logger().info(f'camera {camera}: stamps went back (a bag looping, a '
+                                   'clock jump); its tracks start again')
+
     def _run(self):
         while self._active:
             if self._reload_pending:  # parameters changed: reload here, off the executor
@@ -366,17 +403,27 @@ class HydraNetNode(LifecycleNode):
             header, rgb, received, decode_s = item
             taken = time.monotonic()
             try:
+                if self._stages_stale:
+                    self._stages_stale = False
+                    self._stages = self._make_stages()
                 t0 = time.monotonic()
                 with self._engine_lock:
                     engine = self._engine
                     pred = engine.predict(rgb, **self._thresholds())
                     stages = dict(engine.predictor.last_timings)
+                context = FrameContext(
+                    camera=header.frame_id or self._image_topic, stamp_sec=header.stamp.sec,
+                    stamp_nanosec=header.stamp.nanosec, frame_id=header.frame_id,
+                    image_size=tuple(rgb.shape[:2]), label_space=engine.label_space)
+                pred, stage_s = self._stages(pred, context)
+                stages.update(stage_s)
                 t1 = time.monotonic()
                 self._outputs.publish(pred, header, engine.label_space)
                 done = time.monotonic()
                 # latency: receipt -> instances, panoptic and semantic published; decode:
                 # image message -> RGB (in the callback); queue: receipt -> taken by this
-                # thread; model: the Predictor call (preprocess + forward + postprocess);
+                # thread; model: the Predictor call (preprocess + forward + postprocess)
+                # and the stages after it (each also timed by name, e.g. tracking);
                 # publish: those messages (the overlay follows on its own thread).
                 stages.update(decode=decode_s, queue=taken - received, model=t1 - t0,
                               publish=done - t1)

@@ -22,11 +22,11 @@ node calls it from its set-parameters callback and refuses bad values with its r
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
 
+from hydranet_perception.inference.backends import BACKEND_CHOICES as BACKENDS
+from hydranet_perception.model.config import TASKS
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 ParameterType)
 
-TASKS = ('detect', 'masks', 'semantic', 'keypoints')
-BACKENDS = ('auto', 'torch', 'onnxruntime', 'openvino', 'tensorrt')
 TRANSPORTS = ('raw', 'compressed')
 
 
@@ -69,7 +69,17 @@ SPECS: Dict[str, Spec] = {
     'no_image_warning': Spec(5.0, 'Seconds without images before warning about QoS '
                              'when a publisher exists', 0.5, 3600.0),
     'autostart': Spec(True, 'Configure and activate on start-up'),
+    'tracking': Spec(True, 'Give instances track ids (Instance.track_id), one tracker per '
+                     'camera (frame_id); off: track_id 0'),
+    'track_high_score': Spec(0.5, 'Tracking: detections at or above it are matched first and '
+                             'may start tracks', 0.0, 1.0),
+    'track_min_hits': Spec(2, 'Tracking: matched frames in a row that confirm a track (and '
+                           'give it an id)', 1, 100, 1),
+    'track_max_age_s': Spec(1.0, 'Tracking: seconds a lost track is kept after it was last '
+                            'seen', 0.0, 3600.0),
 }
+#: Parameters whose change starts the trackers again with the new settings.
+TRACKING_PARAMS = ('tracking', 'track_high_score', 'track_min_hits', 'track_max_age_s')
 
 
 def descriptor(name: str) -> ParameterDescriptor:

@@ -12,7 +12,13 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Thread plumbing of the node, free of ROS: the latest-frame slot and pipeline counters."""
+"""
+The plumbing of a live pipeline, free of ROS: latest-frame slot, counters, log throttle.
+
+The node uses them around the Predictor: its subscription callback parks the newest
+frame in a ``LatestSlot``, its inference thread takes it, ``PipelineStats`` counts and
+times what happens to every frame and ``Throttle`` rate-limits repeated log lines.
+"""
 
 from collections import Counter, deque
 import threading
