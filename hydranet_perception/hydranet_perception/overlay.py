@@ -90,13 +90,22 @@ def _tint_stuff(out: np.ndarray, image: np.ndarray, semantic: np.ndarray,
     cv2.copyTo(cv2.addWeighted(image, 1.0 - alpha, tint, alpha, 0.0), stuff, out)
 
 
+def instance_label(pred: Prediction, i: int, label_space: LabelSpace) -> str:
+    """Return instance ``i``'s label: ``#<track id>`` when tracked, class name, score."""
+    label = f'{label_space.names[int(pred.class_ids[i])]} {float(pred.scores[i]):.2f}'
+    track_ids = getattr(pred, 'track_ids', None)
+    if track_ids is not None and int(track_ids[i]) > 0:
+        label = f'#{int(track_ids[i])} {label}'
+    return label
+
+
 def _draw_instance(out: np.ndarray, pred: Prediction, i: int, color: tuple,
                    label_space: LabelSpace, keypoint_threshold: float):
     """Draw instance ``i``'s box, label and skeleton into ``out`` (in place)."""
     x1, y1, x2, y2 = (int(round(float(v))) for v in pred.boxes[i])
     cv2.rectangle(out, (x1, y1), (max(x1, x2 - 1), max(y1, y2 - 1)), color, 2)
     cid = int(pred.class_ids[i])
-    label = f'{label_space.names[cid]} {float(pred.scores[i]):.2f}'
+    label = instance_label(pred, i, label_space)
     (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)
     ty = max(y1, th + 4)
     cv2.rectangle(out, (x1, ty - th - 4), (x1 + tw + 2, ty), color, -1)

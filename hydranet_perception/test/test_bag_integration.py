@@ -50,6 +50,7 @@ OUT_TOPICS = [f'{NS}/instances', f'{NS}/panoptic', f'{NS}/panoptic/segments',
 # Stated quality on the sample bag (synthetic, seed 0; the weights never saw it):
 MIN_RECALL = 0.6  # ground-truth instances found (same class, mask IoU >= 0.5)
 MIN_PRECISION = 0.6  # detections with score >= 0.5 that match a ground-truth instance
+MIN_ID_PURITY = 0.8  # matched instances under their object's main track id, and reverse
 # Golden tolerance: boxes within 3 px, scores within 0.05, for detections scoring at
 # least 0.1 above the node's threshold (those nearer may flip between CPUs).
 BOX_TOL, SCORE_TOL, MARGIN = 3.0, 0.05, 0.1
@@ -190,6 +191,38 @@ def test_masks_decode_to_image_size_and_match_ground_truth(recorded):
     precision = confident_ok / max(confident, 1)
     print(f'sample bag: recall {recall:.3f}, precision@0.5 {precision:.3f}')
     assert recall >= MIN_RECALL and precision >= MIN_PRECISION, (recall, precision)
+
+
+def test_track_ids_follow_the_ground_truth_tracks(recorded):
+    # The generator's track ids are the truth: each object should keep one track id over
+    # the bag (dominant id of its matches), and no track id should wander between objects.
+    gt = {g['stamp_ns']: g for g in read_ground_truth(BAG)}
+    pairs = []  # (ground-truth track, our track id) for matched, confirmed instances
+    for m in recorded[f'{NS}/instances']:
+        frame = gt[_stamp(m)]
+        preds = [(int(i.class_id), int(i.track_id),
+                  decode_rle(np.asarray(i.mask_rle), i.mask_height, i.mask_width))
+                 for i in m.instances if i.track_id > 0]
+        for g in frame['instances']:
+            gmask = decode_rle(g['mask']['counts'], 480, 640)
+            best = max(((_iou(pm, gmask), tid) for cid, tid, pm in preds
+                        if cid == g['class_id']), default=(0.0, 0))
+            if best[0] >= 0.5:
+                pairs.append((int(g['track_id']), best[1]))
+    assert len(pairs) >= 100, f'only {len(pairs)} matched, tracked instances'
+
+    def purity(key, value):
+        groups = {}
+        for p in pairs:
+            groups.setdefault(p[key], []).append(p[value])
+        return sum(max(np.unique(v, return_counts=True)[1]) for v in groups.values()) / \
+            len(pairs)
+    keeps_id = purity(0, 1)  # of an object's matches, the share under its main track id
+    id_stays = purity(1, 0)  # of a track id's matches, the share on its main object
+    print(f'sample bag tracks: {len(pairs)} matches, {len({p[0] for p in pairs})} objects, '
+          f'{len({p[1] for p in pairs})} track ids; an object keeps its id {keeps_id:.3f}, '
+          f'an id stays on its object {id_stays:.3f}')
+    assert keeps_id >= MIN_ID_PURITY and id_stays >= MIN_ID_PURITY, (keeps_id, id_stays)
 
 
 def _recorded_topic(node, topic):

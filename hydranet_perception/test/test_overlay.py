@@ -14,7 +14,8 @@
 
 """Overlay rendering: masks in distinct colours, stuff tinted, input untouched."""
 
-from hydranet_perception.overlay import colorize_panoptic, draw_overlay, instance_color
+from hydranet_perception.overlay import colorize_panoptic, draw_overlay, instance_color, \
+    instance_label
 from hydranet_perception.prediction import Prediction
 from hydranet_perception.schema import default_label_space
 import numpy as np
@@ -69,3 +70,17 @@ def test_distinct_colours_and_panoptic_colouring():
     pan = np.array([[0, 1], [2, 2]], np.int32)
     rgb = colorize_panoptic(pan)
     assert (rgb[0, 0] == 0).all() and not np.array_equal(rgb[0, 1], rgb[1, 0])
+
+
+def test_labels_show_the_track_id_of_tracked_instances():
+    pred = _pred()
+    name = LS.names[int(pred.class_ids[0])]
+    assert instance_label(pred, 0, LS).startswith(name)  # no tracker: no id
+    pred.track_ids = np.array([7] + [0] * (len(pred.class_ids) - 1), np.int64)
+    assert instance_label(pred, 0, LS).startswith(f'#7 {name} ')
+    if len(pred.class_ids) > 1:  # tentative (0): no id shown
+        assert not instance_label(pred, 1, LS).startswith('#')
+    with_id = draw_overlay(np.zeros((60, 80, 3), np.uint8), pred, LS)
+    pred.track_ids = None
+    without = draw_overlay(np.zeros((60, 80, 3), np.uint8), pred, LS)
+    assert (with_id != without).any()  # the id is drawn

@@ -388,6 +388,7 @@ class HydraNetNode(LifecycleNode):
         return Stages([tracking])
 
     def _tracks_reset(self, camera):
+        self.stats.error('tracks_reset', f'camera {camera}: stamps went back; tracks restarted')
         if self._throttle.ready('tracks_reset'):
             self.get_logger().info(f'camera {camera}: stamps went back (a bag looping, a '
                                    'clock jump); its tracks start again')
