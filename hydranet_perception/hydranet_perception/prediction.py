@@ -52,6 +52,15 @@ class Prediction:
       the instance lost all its pixels in fusion or there is no panoptic map).
     * ``track_ids``: int64[N], each instance's track id from ``tracking.Tracker`` (0 while
       its track is tentative or unmatched); None when tracking is off.
+
+    3D fields, filled by the lifting stage (``inference/lift3d_stage.py``), None without
+    depth; camera optical frame (REP-103: x right, y down, z forward), metres:
+
+    * ``positions``: float32[N, 3], each instance's 3D position (NaN when it had no
+      valid depth); ``extents``: float32[N, 3], its size along x, y, z (NaN likewise).
+    * ``depth_pixels``: int32[N], the depth pixels each 3D value used (0 = none).
+    * ``keypoints_3d``: float32[N, K, 4] as x, y, z and validity (1 or 0).
+    * ``depth_source``: where the depth came from (``depth_camera``), None without 3D.
     """
 
     image_size: tuple  # (H, W)
@@ -65,6 +74,11 @@ class Prediction:
     segments: List[Segment] = field(default_factory=list)
     instance_ids: Optional[np.ndarray] = None
     track_ids: Optional[np.ndarray] = None
+    positions: Optional[np.ndarray] = None
+    extents: Optional[np.ndarray] = None
+    depth_pixels: Optional[np.ndarray] = None
+    keypoints_3d: Optional[np.ndarray] = None
+    depth_source: Optional[str] = None
 
     def __len__(self) -> int:
         return int(self.boxes.shape[0])
@@ -74,7 +88,8 @@ class Prediction:
         Return the prediction with only the instances ``keep`` selects.
 
         As detectron2's ``Instances[keep]``: every per-instance array (boxes, scores,
-        class ids, masks, keypoints, panoptic instance ids, track ids) is indexed alike;
+        class ids, masks, keypoints, panoptic instance ids, track ids, 3D fields) is
+        indexed alike;
         the maps (semantic, panoptic) and the segments are per image and stay.
 
         :param keep: bool[N], or int indices into the N instances.
@@ -90,7 +105,9 @@ class Prediction:
         return replace(self, boxes=self.boxes[keep], scores=self.scores[keep],
                        class_ids=self.class_ids[keep], masks=pick(self.masks),
                        keypoints=pick(self.keypoints), instance_ids=pick(self.instance_ids),
-                       track_ids=pick(self.track_ids))
+                       track_ids=pick(self.track_ids), positions=pick(self.positions),
+                       extents=pick(self.extents), depth_pixels=pick(self.depth_pixels),
+                       keypoints_3d=pick(self.keypoints_3d))
 
     @staticmethod
     def empty(height: int, width: int, num_keypoints: int = 0) -> 'Prediction':

@@ -124,7 +124,8 @@ ROSDEP_MODULES = {
     **{name: name for name in (
         'rclpy', 'std_msgs', 'sensor_msgs', 'diagnostic_msgs', 'std_srvs', 'lifecycle_msgs',
         'rcl_interfaces', 'builtin_interfaces', 'rosgraph_msgs', 'ament_index_python',
-        'launch', 'launch_ros', 'launch_testing', 'launch_testing_ros',
+        'geometry_msgs', 'visualization_msgs', 'launch', 'launch_ros', 'launch_testing',
+        'launch_testing_ros',
         'ament_copyright', 'ament_flake8', 'ament_pep257', 'hydranet_perception_msgs')},
 }
 PIP_MODULES = {
@@ -139,6 +140,7 @@ KNOWN_ROSDEP_KEYS = {
     'rclpy', 'std_msgs', 'sensor_msgs', 'diagnostic_msgs', 'std_srvs', 'lifecycle_msgs',
     'rcl_interfaces', 'builtin_interfaces', 'rosgraph_msgs', 'ament_index_python', 'launch',
     'launch_ros', 'launch_testing', 'launch_testing_ros', 'rviz2', 'ament_copyright',
+    'geometry_msgs', 'visualization_msgs',
     'ament_flake8', 'ament_pep257', 'ament_xmllint', 'ament_cmake',
     'rosidl_default_generators', 'rosidl_default_runtime', 'python3-numpy', 'python3-yaml',
     'python3-tqdm', 'python3-pytest', 'python3-catkin-pkg', 'python3-hypothesis',

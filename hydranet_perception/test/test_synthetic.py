@@ -20,7 +20,10 @@ import pathlib
 import subprocess
 import sys
 
-from hydranet_perception.data.synthetic import generate_scene, generate_sequence
+from hydranet_perception.data.synthetic import (generate_scene, generate_sequence,
+                                                generate_tracking_sequence)
+from hydranet_perception.data.synthetic_depth import DepthOptions
+from hydranet_perception.geometry import PinholeCamera
 from hydranet_perception.schema import default_label_space, LabelSpace, VOID
 import numpy as np
 import pytest
@@ -161,3 +164,79 @@ def test_same_bytes_in_a_fresh_process():
                          env=env, check=True).stdout.strip()
     s = generate_scene(3, height=40, width=56)
     assert out == hashlib.sha256(s.image.tobytes() + s.panoptic.tobytes()).hexdigest()
+
+
+def test_depth_is_off_by_default_and_changes_nothing_2d():
+    off = generate_scene(4, height=H, width=W, num_objects=(3, 5))
+    on = generate_scene(4, height=H, width=W, num_objects=(3, 5), depth=True)
+    assert off.depth is None and off.camera_info is None
+    assert all(i.position is None and i.keypoints_3d is None for i in off.instances)
+    assert on.image.tobytes() == off.image.tobytes()
+    assert on.panoptic.tobytes() == off.panoptic.tobytes()
+    assert [i.keypoints.tobytes() for i in on.instances] == \
+        [i.keypoints.tobytes() for i in off.instances]
+
+
+@pytest.mark.parametrize('seed', range(4))
+def test_depth_truth_is_consistent(seed):
+    scene = generate_scene(seed, num_objects=(4, 6), depth=True)
+    h, w = scene.height, scene.width
+    assert scene.depth.shape == scene.depth_true.shape == (h, w)
+    assert scene.depth.dtype == scene.depth_true.dtype == np.float32
+    assert (scene.depth_true > 0).all() and (scene.depth >= 0).all()
+    info = scene.camera_info
+    assert (info.width, info.height, info.distortion_model) == (w, h, 'plumb_bob')
+    assert len(info.d) == 5 and max(abs(v) for v in info.d) <= 0.08
+    cam = PinholeCamera.from_camera_info(info)
+    rays = cam.ray_map(h, w).astype(np.float64)
+    zs = []
+    for inst in sorted(scene.instances, key=lambda i: i.track_id):
+        z = scene.depth_true[inst.mask]
+        assert np.ptp(z) == 0 and 0.5 <= z[0] <= 4.0  # a plate at its sampled distance
+        zs.append(float(z[0]))
+        r = rays[inst.mask]
+        np.testing.assert_allclose(inst.position, [r[:, 0].mean() * z[0], r[:, 1].mean() * z[0],
+                                                   z[0]], rtol=1e-5)
+        for (x, y, v), p in zip(inst.keypoints, inst.keypoints_3d):
+            if v == 0:
+                assert (p == 0).all()
+                continue
+            assert p[2] == pytest.approx(z[0], rel=1e-6)
+            # the 3D point projects back onto the keypoint (CameraInfo pixels: -0.5)
+            np.testing.assert_allclose(cam.project(p[None])[0], (x - 0.5, y - 0.5), atol=1e-3)
+            if v == 2:
+                assert scene.depth_true[int(y), int(x)] == pytest.approx(p[2])
+    # painter's order is depth order: a thing painted later is nearer
+    assert zs == sorted(zs, reverse=True)
+
+
+def test_depth_noise_grows_with_distance_squared_and_edges_go_missing():
+    opts = DepthOptions()
+    res, jumps, missing_edge, missing_flat = [], 0, 0, 0
+    for seed in range(3):
+        scene = generate_scene(seed, num_objects=(4, 6), depth=True)
+        t, d = scene.depth_true.astype(np.float64), scene.depth.astype(np.float64)
+        ok = (d > 0) & (t > 1.0)  # quantisation (1 mm) is small against sigma from 1 m on
+        res.append((d[ok] - t[ok]) / (opts.noise * t[ok] ** 2))
+        edge = np.zeros(t.shape, bool)
+        jump = np.maximum(t[:, 1:], t[:, :-1]) > 1.05 * np.minimum(t[:, 1:], t[:, :-1])
+        edge[:, 1:] |= jump
+        edge[:, :-1] |= jump
+        jumps += edge.sum()
+        missing_edge += (edge & (d == 0)).sum()
+        missing_flat += (~edge & (d == 0) & (t <= opts.max_range)).sum() / (~edge).sum()
+    res = np.concatenate(res)
+    # unit normal residuals: mean 0, std 1 within a few standard errors (n >> 10^4)
+    assert abs(res.mean()) < 0.05 and 0.9 < res.std() < 1.1
+    assert missing_edge / jumps > opts.edge_dropout - 0.1
+    assert missing_flat / 3 < 2 * opts.dropout
+
+
+def test_depth_in_sequences_is_stable_per_thing():
+    frames = list(generate_tracking_sequence(2, 4, height=H, width=W, depth=True))
+    z = {}
+    for scene in frames:
+        for inst in scene.instances:
+            assert z.setdefault(inst.track_id, inst.position[2]) == inst.position[2]
+    # the sensor noise changes per frame, the truth does not
+    assert frames[0].depth.tobytes() != frames[1].depth.tobytes()

@@ -27,13 +27,21 @@ ones occlude earlier ones, and all ground truth describes what is *visible*:
 * a thing with fewer than ``min_visible_area`` visible pixels is dropped and its
   pixels are void (semantic 255, panoptic 0), as is an unlabeled clutter blob that
   appears with probability ``void_prob``.
+
+With ``depth=True`` (off by default; the colour image and 2D truth are the same either
+way) a scene also has a metric depth image from a calibrated, slightly distorted camera
+(``Scene.depth``, ``Scene.depth_true``, ``Scene.camera_info``) and 3D truth per instance
+(``Instance.position``, ``Instance.keypoints_3d``) in the camera optical frame
+(REP-103: x right, y down, z forward), metres; see ``synthetic_depth.py``.
 """
 
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from hydranet_perception.data.shapes import draw_thing, KIND_KEYPOINTS, sample_thing, Thing
+from hydranet_perception.data.synthetic_depth import DepthOptions, DepthRig
 from hydranet_perception.data.textures import photometric, render_background, stuff_layout
+from hydranet_perception.geometry.camera import CameraInfo
 from hydranet_perception.prediction import Segment
 from hydranet_perception.schema import default_label_space, LabelSpace, VOID
 import numpy as np
@@ -52,6 +60,10 @@ class Instance:
     * ``box``: float32[4], x1, y1, x2, y2 in pixel edges, the extent of ``mask``.
     * ``keypoints``: float32[K, 3], x, y (pixel centres at +0.5), COCO visibility v;
       K is the size of the class's keypoint schema (0 for classes without one).
+    * ``position``: float32[3], with ``depth=True``: the centroid of the visible pixels'
+      3D points, camera optical frame, metres; else None.
+    * ``keypoints_3d``: float32[K, 3], with ``depth=True``: each keypoint's 3D point on
+      its own thing (also when hidden, v = 1), 0 where v = 0; else None.
     """
 
     class_id: int
@@ -60,6 +72,8 @@ class Instance:
     keypoints: np.ndarray
     track_id: int = 0
     segment_id: int = 0
+    position: Optional[np.ndarray] = None
+    keypoints_3d: Optional[np.ndarray] = None
 
     @property
     def area(self) -> int:
@@ -77,6 +91,10 @@ class Scene:
     * ``panoptic``: int32[H, W] segment ids, 0 = void; ``segments`` describes each id
       (stuff segments first, one per stuff class present; ``instance_index`` points
       into ``instances`` for things).
+    * ``depth``: float32[H, W] the measured depth in metres, 0 where missing (noise,
+      edge dropouts; see ``synthetic_depth.py``); ``depth_true``: float32[H, W] its
+      noise-free value; ``camera_info``: the camera's K and D (CameraInfo pixel
+      convention: the top-left pixel centre is (0, 0)).  All None unless ``depth=True``.
     """
 
     image: np.ndarray
@@ -86,6 +104,9 @@ class Scene:
     segments: List[Segment]
     label_space: LabelSpace
     frame_index: int = 0
+    depth: Optional[np.ndarray] = None
+    depth_true: Optional[np.ndarray] = None
+    camera_info: Optional[CameraInfo] = None
 
     @property
     def height(self) -> int:
@@ -111,6 +132,8 @@ class SceneOptions:
     lighting: float = 0.25  # strength of the smooth illumination field
     void_prob: float = 0.2  # chance of an unlabeled clutter blob
     min_visible_area: int = 16  # pixels; smaller things are dropped (void)
+    depth: bool = False  # also render a metric depth image and 3D truth
+    depth_options: Optional[DepthOptions] = None  # None: DepthOptions()
 
 
 class _World:
@@ -130,6 +153,12 @@ class _World:
         self.background = render_background(
             rng, self.stuff, horizon, {i: n for n, i in stuff_ids.items()})
         self.kinds = self._thing_kinds()
+        self.depth_rig: Optional[DepthRig] = None
+        if options.depth:
+            self.depth_rig = DepthRig(
+                np.random.SeedSequence(seed).spawn(6)[5], self.stuff, horizon,
+                floor_id=stuff_ids.get('floor'), wall_id=stuff_ids.get('wall'),
+                table_id=stuff_ids.get('table'), options=options.depth_options or DepthOptions())
         names = sorted(self.kinds)
         weights = np.array([(options.class_weights or {}).get(n, 1.0) for n in names])
         lo, hi = options.num_objects
@@ -171,7 +200,15 @@ class _World:
         img = photometric(np.random.default_rng(self.photo_ss), img, noise_rng=noise_rng,
                           noise_std=o.noise_std, blur_sigma=o.blur_sigma, gamma=o.gamma,
                           lighting=o.lighting)
-        return self._annotate(img, idmap, kps, frame_index)
+        scene = self._annotate(img, idmap, kps, frame_index)
+        rig = self.depth_rig
+        if rig is not None:
+            scene.depth_true, scene.depth = rig.render(idmap, len(self.things))
+            scene.camera_info = rig.camera_info
+            for inst in scene.instances:
+                inst.position, inst.keypoints_3d = rig.truth(inst.mask, inst.track_id - 1,
+                                                             inst.keypoints)
+        return scene
 
     def _annotate(self, img, idmap, kps, frame_index) -> Scene:
         n = len(self.things)

@@ -58,6 +58,10 @@ class FrameContext:
     :ivar frame_id: the image header's frame_id.
     :ivar image_size: (H, W) of the image.
     :ivar label_space: the model's classes.
+    :ivar depth: the aligned depth image paired with the colour image, uint16[H, W]
+        millimetres or float32[H, W] metres (0/NaN = no measurement), or None (2D only).
+    :ivar camera_model: the colour camera's model (``geometry.PinholeCamera``, or a
+        CameraInfo-like value), or None.  Named so because ``camera`` is the key above.
     """
 
     camera: str
@@ -66,6 +70,8 @@ class FrameContext:
     frame_id: str
     image_size: Tuple[int, int]
     label_space: LabelSpace
+    depth: Optional[np.ndarray] = None
+    camera_model: Optional[object] = None
 
     @property
     def stamp(self) -> float:
