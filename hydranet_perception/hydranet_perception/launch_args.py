@@ -21,7 +21,9 @@ The decisions of the launch files, as plain functions (no ROS, no launch imports
 - node parameters given as launch arguments override the params file only when the
   user set them (an empty argument means "not set", so the YAML wins);
 - ``dds_profile`` sets both Fast DDS profile variables, or unsets them when empty;
-- the RViz config follows the node's fully-qualified name (namespace included).
+- the RViz config follows the node's fully-qualified name (namespace included);
+- ``multi_camera.launch.py``: the ``cameras`` argument as a list, each camera's topics
+  remapped from a pattern, and an RViz config with every camera's overlay.
 
 Standard library only: ``ros2 launch`` runs launch files with the system Python.
 """
@@ -29,7 +31,7 @@ Standard library only: ``ros2 launch`` runs launch files with the system Python.
 import os
 import re
 import tempfile
-from typing import Dict, Mapping, Optional
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 NODE_NAME = 'hydranet'
 # Launch arguments that stand for node parameters of the same name (all strings).
@@ -138,3 +140,58 @@ def write_rviz_config(template_path: str, prefix: str, directory: Optional[str] 
     with os.fdopen(fd, 'w', encoding='utf-8') as f:
         f.write(text)
     return path
+
+
+def camera_list(text: str) -> List[str]:
+    """
+    Parse the ``cameras`` launch argument: ``front,left``, ``[front, left]`` or ``front left``.
+
+    :return: the camera namespaces, in order.
+    :raises ValueError: no camera, a name twice, or a name that is not a relative namespace.
+    """
+    names = [n.strip('\'" ') for n in re.split(r'[,\s]+', text.strip().strip('[]'))]
+    names = [n for n in names if n]
+    if not names:
+        raise ValueError(f'cameras {text!r}: name at least one camera, e.g. front,left')
+    for n in names:
+        if not all(_TOKEN.match(t) for t in n.split('/')):
+            raise ValueError(f'camera {n!r} is not a relative ROS namespace')
+    if len(set(names)) != len(names):
+        raise ValueError(f'cameras {text!r} names a camera twice')
+    return names
+
+
+def camera_remaps(cameras: Sequence[str], image: str = '/{camera}/image_raw',
+                  camera_info: str = '/{camera}/camera_info') -> List[Tuple[str, str]]:
+    """
+    Return the node's remappings for ``cameras``: ``<camera>/image`` etc. to the driver's.
+
+    :param image: the driver's image topic, ``{camera}`` standing for the name;
+        ``<image>/compressed`` is its CompressedImage topic.
+    :param camera_info: the driver's CameraInfo topic, likewise.
+    """
+    remaps = []
+    for c in cameras:
+        topic = image.format(camera=c)
+        remaps += [(f'{c}/image', topic), (f'{c}/image/compressed', topic + '/compressed'),
+                   (f'{c}/camera_info', camera_info.format(camera=c))]
+    return remaps
+
+
+def multi_camera_rviz_text(template: str, prefix: str, cameras: Sequence[str]) -> str:
+    """
+    Return the RViz config ``template`` with its displays repeated for every camera.
+
+    Each camera gets a copy of the template's displays (overlay shown, semantic off),
+    named ``<camera> - <name>`` and reading ``<prefix>/<camera>/<topic>``.
+
+    :raises ValueError: a template without a ``Displays:`` list (see ``rviz_config_text``).
+    """
+    head, sep, rest = template.partition('\n  Displays:\n')
+    block, end, tail = rest.partition('\n  Enabled: true\n')
+    if not sep or not end:
+        raise ValueError('the RViz config has no Visualization Manager Displays list')
+    blocks = [re.sub(r'^(\s*Name: )', lambda m: f'{m.group(1)}{c} - ',
+                     rviz_config_text(block, f'{prefix}/{c}'), flags=re.MULTILINE)
+              for c in cameras]
+    return head + sep + '\n'.join(blocks) + end + tail

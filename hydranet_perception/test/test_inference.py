@@ -24,19 +24,26 @@ import pathlib
 import subprocess
 import sys
 
-from hydranet_perception.inference import backends, stages, weights as weights_mod
+from hydranet_perception.data.synthetic import generate_scene
+from hydranet_perception.inference import backends, batching, stages, weights as weights_mod
 from hydranet_perception.inference.devices import nvidia_driver_present, resolve_device
 from hydranet_perception.inference.predictor import Predictor
 from hydranet_perception.model import build_model, load_model_config, save_checkpoint
-from hydranet_perception.model.export import export_onnx, read_metadata
+from hydranet_perception.model.checkpoint import load_model
+from hydranet_perception.model.export import BATCHED_EXCEPT as export_batched_except, \
+    export_onnx, read_metadata
 from hydranet_perception.model.hydranet import HydraNet
+from hydranet_perception.postprocess.letterbox import letterbox
 from hydranet_perception.prediction import Prediction
 from hydranet_perception.ros.engine import Engine, EngineError
 import numpy as np
+import parity
 import pytest
 import torch
 
 PKG_DIR = pathlib.Path(__file__).resolve().parents[1]
+SHIPPED_PT = PKG_DIR / 'hydranet_perception' / 'weights' / 'hydranet_n.pt'
+SHIPPED_ONNX = SHIPPED_PT.with_name('hydranet_n.320x256.onnx')
 CFG = load_model_config({'size': 'n', 'input_size': [64, 96], 'width': 0.125})
 
 
@@ -262,3 +269,65 @@ def test_onnxruntime_cuda_runs_on_the_device_it_was_given(tiny_pt, tmp_path):
     assert b.device == last
     opts = b.session.get_provider_options()['CUDAExecutionProvider']
     assert int(opts['device_id']) == torch.cuda.device_count() - 1
+
+
+@pytest.fixture(scope='module')
+def static_graph(tmp_path_factory):
+    """Return an export of the shipped weights with a fixed batch of 1 (an older export)."""
+    model, config, _ = load_model(str(SHIPPED_PT))
+    path = tmp_path_factory.mktemp('static') / 'hydranet_n.320x256.onnx'
+    h, w = config.input_size
+    export_onnx(model.eval(), path, height=h, width=w, dynamic_batch=False)
+    return path
+
+
+@pytest.mark.parametrize('graph,runtime', [('dynamic', 'onnxruntime'),
+                                           ('dynamic', 'openvino'),
+                                           ('static', 'onnxruntime')])
+def test_a_batch_gives_the_predictions_of_single_calls(graph, runtime, request):
+    # Three scenes of the shipped weights at three sizes (three letterboxes) as one batch,
+    # against each alone. The raw outputs of a batch and of one image agree to the
+    # rounding of differently blocked float32 kernels (parity.ATOL/RTOL); the decoded
+    # tolerances follow from it per image (its letterbox scale).
+    path = SHIPPED_ONNX if graph == 'dynamic' else request.getfixturevalue('static_graph')
+    thresh = 0.1
+    pred = Predictor(checkpoint=str(path), backend=runtime, score_thresh=thresh)
+    assert pred.backend.max_batch == (None if graph == 'dynamic' else 1)
+    assert backends.BATCHED_EXCEPT == export_batched_except  # one contract, two copies
+    images = [generate_scene(11).image, generate_scene(12).image[:360, :500],
+              np.ascontiguousarray(generate_scene(13).image[40:, 100:420])]
+    batch = pred.predict_batch(images)
+    assert len(batch) == 3 and pred.predict_batch([]) == []
+    for rgb, got in zip(images, batch):
+        single = pred(rgb)
+        assert len(single) >= 1
+        assert got.semantic.shape == rgb.shape[:2]
+        x, info = letterbox(rgb, pred.input_size)
+        tol = parity.decoded_tolerances(pred.backend.run(x[None], pred.tasks),
+                                        min(info.scale))
+        parity.assert_same_predictions(single, got, tol, score_thresh=thresh)
+
+
+def test_latest_slots_take_the_oldest_waiting_camera_first():
+    # Four cameras, batches of two: a camera that keeps publishing does not keep its
+    # place; the one waiting longest goes first, so each waits at most 2 batches.
+    slots = batching.LatestSlots(['a', 'b', 'c', 'd'])
+    for k in ('c', 'a', 'b', 'd'):
+        assert not slots.put(k, k + '1')
+    assert slots.put('c', 'c2')  # replaced unread: a drop, its place kept
+    assert slots.take(2, timeout=0) == [('c', 'c2'), ('a', 'a1')]
+    slots.put('c', 'c3')
+    slots.put('a', 'a2')
+    assert slots.take(2, timeout=0) == [('b', 'b1'), ('d', 'd1')]
+    assert slots.take(8, timeout=0) == [('c', 'c3'), ('a', 'a2')]
+    assert slots.take(8, timeout=0) == []
+    slots.put('b', 'b2')
+    assert slots.clear() == ['b'] and slots.take(1, timeout=0) == []
+    with pytest.raises(KeyError):
+        slots.put('e', 'e1')
+    slots.close()
+    assert slots.take(1, timeout=10) == []  # closed: returns at once
+    stats = batching.BatchStats()
+    for n in (1, 3, 2):
+        stats.add(n)
+    assert stats.snapshot() == {'batches': 3, 'batch_size_mean': 2.0, 'batch_size_max': 3}

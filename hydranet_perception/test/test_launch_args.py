@@ -338,3 +338,63 @@ def test_params_file_wins_unless_the_argument_is_set(tmp_path):
     assert all(envs.values()), envs.keys()
     for ns, want in (('/unset', profile), ('/set', None), ('/outer/inner', profile)):
         assert {v: envs[ns].get(v) for v in PROFILE_VARS} == dict.fromkeys(PROFILE_VARS, want), ns
+
+
+# ------------------------------------------------- several cameras (multi_camera.launch.py)
+
+@pytest.mark.parametrize('text', ['front,rear', '[front, rear]', "['front', 'rear']",
+                                  ' front  rear '])
+def test_camera_list_reads_the_usual_spellings(text):
+    assert launch_args.camera_list(text) == ['front', 'rear']
+
+
+@pytest.mark.parametrize('text', ['', '[]', 'front,front', '/front', '1st', 'a/~'])
+def test_camera_list_refuses_what_the_node_would(text):
+    with pytest.raises(ValueError):
+        launch_args.camera_list(text)
+
+
+def test_camera_remaps_cover_both_transports_and_camera_info():
+    assert launch_args.camera_remaps(['front', 'arm/wrist'], '/{camera}/color/image_raw') == [
+        ('front/image', '/front/color/image_raw'),
+        ('front/image/compressed', '/front/color/image_raw/compressed'),
+        ('front/camera_info', '/front/camera_info'),
+        ('arm/wrist/image', '/arm/wrist/color/image_raw'),
+        ('arm/wrist/image/compressed', '/arm/wrist/color/image_raw/compressed'),
+        ('arm/wrist/camera_info', '/arm/wrist/camera_info')]
+
+
+def test_multi_camera_rviz_shows_every_cameras_overlay():
+    got = launch_args.multi_camera_rviz_text(RVIZ.read_text(), '/r2/hydranet',
+                                             ['front', 'rear'])
+    topics = _image_topics(got)
+    assert {n: t for n, (t, on) in topics.items() if on} == {
+        'front - Overlay (instances, keypoints, stuff)': '/r2/hydranet/front/overlay',
+        'rear - Overlay (instances, keypoints, stuff)': '/r2/hydranet/rear/overlay'}
+    assert sorted(t for t, on in topics.values() if not on) == [
+        '/r2/hydranet/front/semantic', '/r2/hydranet/rear/semantic']
+    cfg = yaml.safe_load(got)  # the rest of the config is the shipped one
+    assert cfg['Visualization Manager']['Global Options'] == yaml.safe_load(
+        RVIZ.read_text())['Visualization Manager']['Global Options']
+    with pytest.raises(ValueError, match='Displays'):
+        launch_args.multi_camera_rviz_text('Panels: []\n', '/hydranet', ['front'])
+
+
+@needs_launch
+def test_multi_camera_launch_remaps_every_camera(monkeypatch):
+    for var in PROFILE_VARS:
+        monkeypatch.delenv(var, raising=False)
+    started, context = _walk('multi_camera.launch.py', {
+        'cameras': '[front, left]', 'image': '/{camera}/color/image_raw', 'rviz': 'true',
+        'max_batch': '2', 'dds_profile': ''})
+    (node, _), (rviz, _) = started
+    assert node.node_package == 'hydranet_perception' and rviz.node_package == 'rviz2'
+    node._perform_substitutions(context)
+    remaps = dict(node.expanded_remapping_rules)
+    assert remaps['front/image'] == '/front/color/image_raw'
+    assert remaps['left/camera_info'] == '/left/camera_info'
+    from launch.utilities import perform_substitutions
+    cmd = [perform_substitutions(context, part) for part in rviz.cmd[1:3]]
+    topics = _image_topics(pathlib.Path(cmd[1]).read_text())
+    shown = {t for t, on in topics.values() if on}
+    assert shown == {'/hydranet/front/overlay', '/hydranet/left/overlay'}

@@ -17,7 +17,8 @@ The forward pass behind one interface, whatever runs it.
 
 A backend (the ``Backend`` protocol) has ``name``, ``device`` ('cpu' or 'cuda:N'),
 ``tasks`` (the heads it can run), ``input_size`` ((H, W) of a graph exported at a fixed
-size, None when any multiple of 32 works) and
+size, None when any multiple of 32 works), ``max_batch`` (the batch of a graph exported
+with a fixed batch dimension, e.g. 1; None when any batch works) and
 ``run(images, tasks) -> Dict[str, ndarray]``: ``images`` float32[B, 3, H, W] in [0, 1],
 the result the raw outputs of ``HydraNet.forward`` as float32 numpy arrays, so that
 every runtime feeds the same postprocessing. ``BACKENDS`` maps each runtime's name to
@@ -42,6 +43,15 @@ from hydranet_perception.inference.devices import device_index, resolve_device
 from hydranet_perception.inference.weights import onnx_cache_dir, Weights
 import numpy as np
 
+#: Raw outputs without a batch dimension (the same for every image of a batch); the
+#: same as ``model.export.BATCHED_EXCEPT``, repeated here so that no runtime imports torch.
+BATCHED_EXCEPT = ('detect_anchors',)
+
+
+def fixed_batch(dim) -> Optional[int]:
+    """Return the batch of a graph input's first dimension, None when it is symbolic."""
+    return int(dim) if isinstance(dim, int) and dim > 0 else None
+
 
 class Backend(Protocol):
     """What the Predictor needs from a runtime (see the module docstring)."""
@@ -50,6 +60,7 @@ class Backend(Protocol):
     device: str
     tasks: Tuple[str, ...]
     input_size: Optional[Tuple[int, int]]
+    max_batch: Optional[int]
 
     def run(self, images: np.ndarray, tasks: Sequence[str]) -> Dict[str, np.ndarray]:
         """Return the raw outputs of ``tasks`` for float32[B, 3, H, W] images in [0, 1]."""
@@ -86,6 +97,7 @@ class TorchBackend:
 
     name = 'torch'
     input_size = None
+    max_batch = None
 
     def __init__(self, model, *, device: str = 'cpu', fp16: bool = False,
                  threads: Optional[int] = None):
@@ -136,6 +148,9 @@ def _ort_outputs(backend):
     first = backend.session.get_inputs()[0]
     backend.input_name = first.name
     backend.input_size = tuple(int(d) for d in first.shape[2:])
+    # A graph exported with a fixed batch (hydranet-export --static-batch) runs a batch
+    # one chunk of that size at a time (see Predictor.predict_batch).
+    backend.max_batch = fixed_batch(first.shape[0])
 
 
 class OnnxRuntimeBackend:
@@ -201,6 +216,7 @@ class OpenVinoBackend:
         self.names = [o.get_any_name() for o in self.compiled.outputs]
         shape = self.compiled.inputs[0].get_partial_shape()
         self.input_size = (shape[2].get_length(), shape[3].get_length())
+        self.max_batch = shape[0].get_length() if shape[0].is_static else None
         self.device = 'cpu'
 
     def run(self, images, tasks: Sequence[str]) -> Dict[str, np.ndarray]:

@@ -22,11 +22,12 @@ for that call and per-call thresholds; nothing of the Predictor changes per call
 one Predictor serves callers that want different heads.
 """
 
+from dataclasses import dataclass, field
 import time
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from hydranet_perception.inference.backends import Backend, make_backend, resolve_backend, \
-    TorchBackend
+from hydranet_perception.inference.backends import Backend, BATCHED_EXCEPT, make_backend, \
+    resolve_backend, TorchBackend
 from hydranet_perception.inference.devices import resolve_device
 from hydranet_perception.inference.weights import load_weights, Weights
 from hydranet_perception.model.config import load_model_config, ModelConfig, NEEDS_DETECT, \
@@ -174,22 +175,90 @@ class Predictor:
         :raises ValueError: not a uint8 image, or tasks the model does not have.
         :raises TypeError: an unknown threshold.
         """
+        return self.predict_batch([image], tasks=tasks, **thresholds)[0]
+
+    predict = __call__
+
+    def predict_batch(self, images: Sequence[np.ndarray], *,
+                      tasks: Optional[Sequence[str]] = None,
+                      **thresholds) -> List[Prediction]:
+        """
+        Run on several RGB images (any sizes) as one batch through the backend.
+
+        Each image gets its own letterbox, so sizes may differ; a backend whose graph has
+        a fixed batch (``backend.max_batch``) runs them in chunks of that size. The same
+        as ``postprocess_batch(forward_batch(...))``, which a caller may run on two
+        threads so that one batch's postprocessing overlaps the next one's forward pass.
+
+        :param images: uint8[h, w, 3] RGB images.
+        :param tasks: the heads to run for this call (default: ``self.tasks``).
+        :param thresholds: per-call overrides of the thresholds (``THRESHOLDS``).
+        :return: one ``Prediction`` per image, in order, each in its image's pixels.
+        :raises ValueError: not a uint8 image, or tasks the model does not have.
+        :raises TypeError: an unknown threshold.
+        """
         unknown = sorted(set(thresholds) - set(self.options))
         if unknown:
             raise TypeError(f'unknown options {unknown}; known: {sorted(self.options)}')
-        if getattr(image, 'dtype', None) != np.uint8:
-            raise ValueError(f'expected a uint8 RGB image, got {getattr(image, "dtype", None)}')
-        run = self.tasks if tasks is None else self._tasks(tasks)
-        t0 = time.perf_counter()
-        x, info = letterbox(image, self.input_size)
-        t1 = time.perf_counter()
-        outputs = self.backend.run(x[None], run)
-        outputs = {k: v for k, v in outputs.items() if k.split('_')[0] in run}
-        t2 = time.perf_counter()
-        pred = postprocess(outputs, [info], label_space=self.label_space,
-                           **{**self.options, **thresholds})[0]
-        self.last_timings = {'preprocess': t1 - t0, 'forward': t2 - t1,
-                             'postprocess': time.perf_counter() - t2}
-        return pred
+        forward = self.forward_batch(images, tasks=tasks)
+        preds = self.postprocess_batch(forward, **thresholds)
+        self.last_timings = dict(forward.timings)
+        return preds
 
-    predict = __call__
+    def forward_batch(self, images: Sequence[np.ndarray], *,
+                      tasks: Optional[Sequence[str]] = None) -> 'ForwardBatch':
+        """
+        Letterbox ``images`` and run the forward pass (the first half of ``predict_batch``).
+
+        :return: the raw outputs and letterboxes, for ``postprocess_batch``.
+        :raises ValueError: not a uint8 image, or tasks the model does not have.
+        """
+        for image in images:
+            if getattr(image, 'dtype', None) != np.uint8:
+                raise ValueError('expected a uint8 RGB image, got '
+                                 f'{getattr(image, "dtype", None)}')
+        run = self.tasks if tasks is None else self._tasks(tasks)
+        if not len(images):
+            return ForwardBatch({}, [], {'preprocess': 0.0, 'forward': 0.0})
+        t0 = time.perf_counter()
+        boxed = [letterbox(image, self.input_size) for image in images]
+        x = np.stack([b[0] for b in boxed])
+        t1 = time.perf_counter()
+        chunk = getattr(self.backend, 'max_batch', None) or len(images)
+        parts = [self.backend.run(x[i:i + chunk], run) for i in range(0, len(x), chunk)]
+        outputs = {k: (v if k in BATCHED_EXCEPT else
+                       np.concatenate([p[k] for p in parts]) if len(parts) > 1 else v)
+                   for k, v in parts[0].items() if k.split('_')[0] in run}
+        return ForwardBatch(outputs, [b[1] for b in boxed],
+                            {'preprocess': t1 - t0, 'forward': time.perf_counter() - t1})
+
+    def postprocess_batch(self, forward: 'ForwardBatch', **thresholds) -> List[Prediction]:
+        """
+        Turn a ``forward_batch`` result into one ``Prediction`` per image.
+
+        :param thresholds: per-call overrides of the thresholds (``THRESHOLDS``).
+        :raises TypeError: an unknown threshold.
+        """
+        unknown = sorted(set(thresholds) - set(self.options))
+        if unknown:
+            raise TypeError(f'unknown options {unknown}; known: {sorted(self.options)}')
+        t0 = time.perf_counter()
+        preds = postprocess(forward.outputs, forward.infos, label_space=self.label_space,
+                            **{**self.options, **thresholds}) if forward.infos else []
+        forward.timings['postprocess'] = time.perf_counter() - t0
+        return preds
+
+
+@dataclass
+class ForwardBatch:
+    """
+    The forward pass of a batch, waiting for ``Predictor.postprocess_batch``.
+
+    :ivar outputs: the raw outputs (batch first, but ``BATCHED_EXCEPT``).
+    :ivar infos: each image's letterbox.
+    :ivar timings: seconds of ``preprocess`` and ``forward`` (and ``postprocess`` once run).
+    """
+
+    outputs: Dict[str, np.ndarray]
+    infos: List[Any]
+    timings: Dict[str, float] = field(default_factory=dict)

@@ -80,7 +80,9 @@ def export_onnx(model: HydraNet, path, *, tasks: Optional[Sequence[str]] = None,
     :param tasks: heads in the graph (all built heads when None).
     :param height: input height (multiple of 32), fixed in the graph.
     :param width: input width (multiple of 32), fixed in the graph.
-    :param dynamic_batch: make the batch dimension symbolic.
+    :param dynamic_batch: make the batch dimension symbolic (one graph runs any batch,
+        as ``Predictor.predict_batch`` does); False fixes it at 1, and the backends then
+        run a batch one image at a time.
     :param decode: decode boxes, scores and keypoints in the graph (see the module
         docstring); False exports the raw forward.
     :param opset: ONNX opset.

@@ -14,6 +14,8 @@
 
 """Diagnostics of the node, and the QoS checks behind the 'no images arrive' warning."""
 
+from typing import Optional, Sequence
+
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.qos import qos_policy_name_from_kind, ReliabilityPolicy
 
@@ -56,21 +58,56 @@ def silent_input_warning(node, topic: str, silent_s: float, limit_s: float) -> s
                 'compatible (a reliable subscription gets nothing from a best-effort '
                 'driver), that the domain and RMW match, and for large images over Fast '
                 'DDS, the shared-memory profile config/fastdds_shm.xml')
-    other = 'image' if topic != 'image' else 'image/compressed'
+    compressed = topic.endswith('/compressed')
+    other = topic[:-len('/compressed')] if compressed else topic + '/compressed'
     if node.get_publishers_info_by_topic(node.resolve_topic_name(other)):
-        transport = 'raw' if other == 'image' else 'compressed'
+        transport = 'raw' if compressed else 'compressed'
         return (f'no publisher on {name}, but there is one on '
                 f'{node.resolve_topic_name(other)}: set image_transport to {transport}')
     return ''
 
 
+def _values(snap: dict, extra: dict) -> list:
+    values = {k: v for k, v in snap.items() if k not in ('errors', 'last_error')}
+    values.update({f'errors.{k}': v for k, v in sorted(snap['errors'].items())})
+    values['last_error'] = snap['last_error']
+    values.update(extra)
+    return [KeyValue(key=k, value=(f'{v:.3f}' if isinstance(v, float) else str(v)))
+            for k, v in values.items()]
+
+
+def camera_status(node, camera: str, snap: dict, *, engine, camera_info: bool,
+                  warning: str) -> DiagnosticStatus:
+    """
+    Build the status of one camera of a several-camera node (rate, latency, drops).
+
+    Named ``<node fqn>/<camera>: pipeline`` (e.g. ``/robot/hydranet/front: pipeline``);
+    the node's own status beside it says whether the model runs at all.
+    """
+    status = DiagnosticStatus()
+    status.name = f'{node.get_fully_qualified_name()}/{camera}: pipeline'
+    status.hardware_id = engine.describe() if engine else 'no model loaded'
+    if warning:
+        status.level, status.message = DiagnosticStatus.WARN, warning
+    elif snap['errors']:
+        status.level = DiagnosticStatus.WARN
+        status.message = f'last problem: {snap["last_error"]}'
+    else:
+        status.level, status.message = DiagnosticStatus.OK, 'ok'
+    status.values = _values(snap, {'camera_info_received': camera_info})
+    return status
+
+
 def build(node, snap: dict, *, configured: bool, active: bool, enabled: bool, engine,
-          camera_info: bool, warning: str) -> DiagnosticArray:
+          camera_info: bool, warning: str, batch: Optional[dict] = None,
+          cameras: Sequence[DiagnosticStatus] = ()) -> DiagnosticArray:
     """
     Build the node's DiagnosticArray from a PipelineStats snapshot.
 
     The status is named after the node's fully qualified name (``/left/hydranet:
-    pipeline``), so that nodes in several namespaces stay apart.
+    pipeline``), so that nodes in several namespaces stay apart. With several cameras,
+    ``snap`` sums them, ``batch`` adds the batch figures (``BatchStats.snapshot``) and
+    each camera's own status (``camera_status``) follows the node's.
     """
     status = DiagnosticStatus()
     status.name = f'{node.get_fully_qualified_name()}: pipeline'
@@ -90,13 +127,8 @@ def build(node, snap: dict, *, configured: bool, active: bool, enabled: bool, en
         status.level, status.message = DiagnosticStatus.OK, 'running'
     if status.level == DiagnosticStatus.WARN and snap['errors'].get('model'):
         status.level = DiagnosticStatus.ERROR
-    values = {k: v for k, v in snap.items() if k not in ('errors', 'last_error')}
-    values.update({f'errors.{k}': v for k, v in sorted(snap['errors'].items())})
-    values['last_error'] = snap['last_error']
-    values['camera_info_received'] = camera_info
-    status.values = [KeyValue(key=k, value=(f'{v:.3f}' if isinstance(v, float) else str(v)))
-                     for k, v in values.items()]
+    status.values = _values(snap, {'camera_info_received': camera_info, **(batch or {})})
     msg = DiagnosticArray()
     msg.header.stamp = node.get_clock().now().to_msg()
-    msg.status = [status]
+    msg.status = [status, *cameras]
     return msg

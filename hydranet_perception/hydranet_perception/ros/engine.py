@@ -22,7 +22,7 @@ the Predictor.
 """
 
 import pathlib
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 from hydranet_perception.inference.predictor import Predictor
 from hydranet_perception.inference.stages import ClassFilter
@@ -100,3 +100,22 @@ class Engine:
         if class_filter:
             pred = ClassFilter(self.class_ids(class_filter))(pred, None)
         return pred
+
+    def predict_batch(self, rgbs: Sequence[np.ndarray], *, tasks: Sequence[str],
+                      class_filter: Sequence[str], **thresholds) -> List[Prediction]:
+        """Run the requested heads on several RGB images as one batch (see ``predict``)."""
+        return self.postprocess_batch(self.forward_batch(rgbs, tasks=tasks),
+                                      class_filter=class_filter, **thresholds)
+
+    def forward_batch(self, rgbs: Sequence[np.ndarray], *, tasks: Sequence[str]):
+        """Letterbox and run the forward pass of a batch (``Predictor.forward_batch``)."""
+        return self.predictor.forward_batch(rgbs, tasks=tasks)
+
+    def postprocess_batch(self, forward, *, class_filter: Sequence[str],
+                          **thresholds) -> List[Prediction]:
+        """Postprocess ``forward_batch``'s result; keep only ``class_filter`` classes."""
+        preds = self.predictor.postprocess_batch(forward, **thresholds)
+        if class_filter:
+            keep = ClassFilter(self.class_ids(class_filter))
+            preds = [keep(p, None) for p in preds]
+        return preds

@@ -20,9 +20,15 @@ the subscriptions and (lifecycle) publishers, ``activate`` starts processing,
 ``deactivate`` stops it, ``cleanup`` and ``shutdown`` destroy what configure created
 and release the model. It configures and activates itself unless ``autostart`` is
 false. Subscription callbacks only decode (a view for raw encodings) and park the newest
-frame in a one-slot mailbox; an inference thread takes it, runs the model and publishes
-every output with the input image's header; the overlay is drawn on a third thread so
-that it never delays the next frame.
+frame in a one-slot mailbox per camera; an inference thread takes the frames waiting
+(up to ``max_batch``, oldest first), runs them through the model as one batch and
+publishes every output with its input image's header; the overlay is drawn on a third
+thread so that it never delays the next frame.
+
+Cameras (``cameras``, see ``camera_input``): [''] is one camera on ``image`` with its
+outputs under ``~/``; a list of namespaces (``[front, left]``) serves several cameras
+with one model, each read from ``<name>/image`` and published under ``~/<name>/``, with
+its own tracker and diagnostics status.
 
 Between the model and the messages run the stages of ``inference.stages`` (today:
 tracking, behind the ``tracking`` parameter), each fed the ``Prediction`` and a
@@ -32,28 +38,27 @@ tracking, behind the ``tracking`` parameter), each fed the ``Prediction`` and a
 import contextlib
 import ctypes
 import ctypes.util
+import queue
 import sys
 import threading
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
-from hydranet_perception.image_codec import ImageError
 from hydranet_perception.inference.backends import backend_problem
-from hydranet_perception.inference.pipeline import LatestSlot, PipelineStats, Throttle
+from hydranet_perception.inference.batching import BatchStats, LatestSlots
+from hydranet_perception.inference.pipeline import PipelineStats, Throttle
 from hydranet_perception.inference.stages import FrameContext, Stages, Tracking
 from hydranet_perception.ros import diagnostics, params
+from hydranet_perception.ros.camera_input import CameraInput
 from hydranet_perception.ros.engine import Engine, EngineError
-from hydranet_perception.ros.image_msgs import compressed_to_rgb_msg, image_to_rgb
-from hydranet_perception.ros.outputs import OutputPublisher, OverlayWorker
-from hydranet_perception_msgs.msg import InstanceArray, ModelInfo, PanopticInfo
+from hydranet_perception.ros.outputs import OverlayWorker
+from hydranet_perception_msgs.msg import ModelInfo
 from rcl_interfaces.msg import SetParametersResult
 import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
-from rclpy.qos_overriding_options import QoSOverridingOptions
-from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_srvs.srv import SetBool
 
 # Depth 5: frames that arrive while the executor is busy wait in DDS instead of being
@@ -81,7 +86,10 @@ class HydraNetNode(LifecycleNode):
             self.declare_parameter(name, spec.default, params.descriptor(name))
         self.stats = PipelineStats()
         self._throttle = Throttle(5.0)  # one log line per kind of problem per 5 s
-        self._slot = LatestSlot()
+        self._slots = LatestSlots([''])
+        self._batch = BatchStats()
+        self._cameras = {}  # name -> CameraInput, made on configure
+        self._model_info = None
         self._engine = None
         self._engine_params = {}  # the reload parameters the running engine was built with
         self._engine_lock = threading.Lock()
@@ -91,15 +99,12 @@ class HydraNetNode(LifecycleNode):
         self._reload_pending = False
         self._rollback = None  # parameter values to restore after a failed reload
         self._rolling_back = False
-        self._image_topic = 'image'
-        self._last_image_at = time.monotonic()
-        self._camera_info = None
         self._worker = None
+        self._post = None
+        self._post_worker = None
         self._overlay = None
-        self._outputs = None
-        self._subscriptions_made = []
         self._stages = Stages()
-        self._stages_stale = True  # rebuilt on the inference thread before the next frame
+        self._stages_stale = True  # rebuilt on the post thread before the next batch
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.create_service(SetBool, '~/enable', self._on_enable)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
@@ -125,9 +130,9 @@ class HydraNetNode(LifecycleNode):
             reason = params.validate(p.name, p.value, class_names=names)
             if reason is None and p.name == 'weights' and p.value:
                 reason = Engine.check_weights(p.value)
-            if reason is None and p.name == 'image_transport' and self._configured and \
-                    p.value != self._p('image_transport'):
-                reason = ('image_transport is read on configure: set it in the params file, '
+            if reason is None and p.name in ('image_transport', 'cameras') and \
+                    self._configured and list(p.value) != list(self._p(p.name)):
+                reason = (f'{p.name} is read on configure: set it in the params file, '
                           'or cleanup and configure the node after setting it')
             if reason:
                 return self._refuse(reason)
@@ -185,53 +190,48 @@ class HydraNetNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def _create_entities(self):
-        """Create the subscriptions and lifecycle publishers (undone by _destroy_entities)."""
-        if self._p('image_transport') == 'compressed':
-            topic, msg_type, callback = 'image/compressed', CompressedImage, self._on_compressed
-        else:
-            topic, msg_type, callback = 'image', Image, self._on_image
-        self._image_topic = topic
-        self._subscriptions_made = [
-            self.create_subscription(
-                msg_type, topic, callback, IMAGE_QOS,
-                qos_overriding_options=QoSOverridingOptions.with_default_policies(),
-                event_callbacks=diagnostics.qos_event_callbacks(self, topic)),
-            self.create_subscription(CameraInfo, 'camera_info', self._on_camera_info,
-                                     IMAGE_QOS)]
+        """Create the cameras' inputs and outputs and ~/model_info (see _destroy_entities)."""
         latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
                              reliability=ReliabilityPolicy.RELIABLE)
-        pub = self.create_lifecycle_publisher
-        self._outputs = OutputPublisher(
-            instances=pub(InstanceArray, '~/instances', 10),
-            panoptic=pub(Image, '~/panoptic', 10),
-            segments=pub(PanopticInfo, '~/panoptic/segments', 10),
-            semantic=pub(Image, '~/semantic', 10),
-            overlay=pub(Image, '~/overlay', 10),
-            model_info=pub(ModelInfo, '~/model_info', latched))
+        self._model_info = self.create_lifecycle_publisher(ModelInfo, '~/model_info', latched)
+        names = list(self._p('cameras'))
+        single = names == ['']  # self.stats: the cameras' sum (the camera, if only one)
+        self._batch = BatchStats()
+        self._slots = LatestSlots(names)
+        self._cameras = {name: CameraInput(
+            self, name, compressed=self._p('image_transport') == 'compressed',
+            qos=IMAGE_QOS, park=lambda *frame: self._slots.put(*frame),
+            stats=self.stats if single else PipelineStats(),
+            total=None if single else self.stats, model_info=self._model_info,
+            accepting=lambda: self._active and self._enabled,
+            log_problem=self._log_refused) for name in names}
 
     def _destroy_entities(self):
-        for sub in self._subscriptions_made:
-            self.destroy_subscription(sub)
-        self._subscriptions_made = []
-        if self._outputs is not None:
-            for pub in self._outputs.publishers():
-                self.destroy_lifecycle_publisher(pub)
-            self._outputs = None
+        for camera in self._cameras.values():
+            camera.destroy()
+        self._cameras = {}
+        if self._model_info is not None:
+            self.destroy_lifecycle_publisher(self._model_info)
+            self._model_info = None
 
     def on_activate(self, state):
         if self._reload_pending:  # reload parameters changed while inactive
             self._reload_pending = False
             self._reload()  # on failure the running model stays, parameters roll back
         ret = super().on_activate(state)  # enables the lifecycle publishers
-        self._slot = LatestSlot()
+        self._slots = LatestSlots(list(self._cameras))
         self._overlay = OverlayWorker(
-            render=self._outputs.publish_overlay,
+            render=lambda camera, *frame: camera.outputs.publish_overlay(*frame),
             on_done=lambda s: self.stats.timed('overlay', s),
             on_error=self._overlay_failed)
         # The stages (and what they import) are ready before the first frame.
         self._stages, self._stages_stale = self._make_stages(), False
         self._active = True
-        self._outputs.publish_model_info(self._engine, self.get_clock().now().to_msg())
+        self._publish_model_info()
+        self._post = queue.Queue(maxsize=1)
+        self._post_worker = threading.Thread(target=self._run_post, args=(self._post,),
+                                             name='hydranet-post', daemon=True)
+        self._post_worker.start()
         self._worker = threading.Thread(target=self._run, name='hydranet-infer', daemon=True)
         self._worker.start()
         # A process that runs an ONNX runtime should not hold torch: say whether it does.
@@ -272,13 +272,16 @@ class HydraNetNode(LifecycleNode):
 
     def _stop_worker(self):
         self._active = False
-        slot, worker = self._slot, self._worker
-        slot.close()
+        slots, worker = self._slots, self._worker
+        slots.close()
         if worker is not None:
             worker.join(timeout=10.0)
-        if slot.clear():
-            self.stats.dropped()
+        self._drop_waiting(slots)
         self._worker = None
+        if self._post_worker is not None:
+            self._post.put(None)  # after the batches handed over
+            self._post_worker.join(timeout=10.0)
+            self._post_worker = None
         if self._overlay is not None:
             self._overlay.close()
             self._overlay = None
@@ -319,51 +322,30 @@ class HydraNetNode(LifecycleNode):
             return False
         self.get_logger().info(f'reloaded: {self._engine.describe()}')
         if self._active:
-            self._outputs.publish_model_info(self._engine, self.get_clock().now().to_msg())
+            self._publish_model_info()
         return True
+
+    def _publish_model_info(self):
+        camera = next(iter(self._cameras.values()))
+        camera.outputs.publish_model_info(self._engine, self.get_clock().now().to_msg())
 
     def _on_enable(self, request, response):
         self._enabled = bool(request.data)
-        if not self._enabled and self._slot.clear():
-            self.stats.dropped()
+        if not self._enabled:
+            self._drop_waiting(self._slots)
         response.success = True
         response.message = 'processing enabled' if self._enabled else 'processing paused'
         return response
 
-    # -- input -----------------------------------------------------------------------
+    # -- input (decoding happens in camera_input.CameraInput's callbacks) ------------
 
-    def _on_image(self, msg):
-        self._accept(msg, image_to_rgb)
+    def _drop_waiting(self, slots):
+        for name in slots.clear():
+            camera = self._cameras.get(name)
+            if camera is not None:
+                camera.dropped()
 
-    def _on_compressed(self, msg):
-        self._accept(msg, compressed_to_rgb_msg)
-
-    def _on_camera_info(self, msg):
-        self._camera_info = msg
-
-    def _accept(self, msg, convert):
-        self._last_image_at = time.monotonic()
-        self.stats.frame_in()
-        if not (self._active and self._enabled):
-            self.stats.dropped()
-            return
-        # Decode here, on the executor thread: a JPEG is decoded while the inference
-        # thread works on the previous frame (on the sample bag, decoding on the
-        # inference thread cost ~10% of the frames on 2 cores). Raw encodings are views.
-        received = time.monotonic()
-        try:
-            rgb = convert(msg)
-        except ImageError as e:
-            self._refuse_frame(e.kind, str(e))
-            return
-        except Exception as e:  # noqa: B902 - a codec bug must not kill the node
-            self._refuse_frame('decode_failed', f'{type(e).__name__}: {e}')
-            return
-        if self._slot.put((msg.header, rgb, received, time.monotonic() - received)):
-            self.stats.dropped()
-
-    def _refuse_frame(self, kind, message):
-        self.stats.rejected(kind, message)
+    def _log_refused(self, kind, message):
         if self._throttle.ready(kind):
             self.get_logger().warning(f'image refused ({kind}): {message}')
 
@@ -394,63 +376,126 @@ class HydraNetNode(LifecycleNode):
                                    'clock jump); its tracks start again')
 
     def _run(self):
+        """Take the waiting frames and run their forward pass (the inference thread)."""
         while self._active:
             if self._reload_pending:  # parameters changed: reload here, off the executor
                 self._reload_pending = False
                 self._reload()
-            item = self._slot.take(timeout=0.2)
-            if item is None:
-                continue
-            header, rgb, received, decode_s = item
-            taken = time.monotonic()
+            batch = self._slots.take(self._p('max_batch'), timeout=0.2)
+            if batch:
+                self._forward([(self._cameras[name], frame) for name, frame in batch])
+
+    def _forward(self, batch):
+        """
+        Run the forward pass of a batch of (camera, Frame); hand it to the post thread.
+
+        The post thread postprocesses, runs the stages and publishes a batch while this
+        thread runs the next one's forward pass (which leaves the GIL): on a small CPU
+        this keeps both cores busy with one node.
+        """
+        taken = time.monotonic()
+        options = self._thresholds()
+        tasks, class_filter = options.pop('tasks'), options.pop('class_filter')
+        try:
+            with self._engine_lock:
+                engine = self._engine
+                forward = engine.forward_batch([f.rgb for _, f in batch], tasks=tasks)
+        except Exception as e:  # noqa: B902 - keep the pipeline alive, report why
+            if len(batch) > 1:  # one frame's fault must not cost the others theirs
+                for item in batch:
+                    self._forward([item])
+                return
+            self._failed(batch[0][0], e)
+            return
+        # Waits while the post thread still has the batch before the previous one.
+        self._post.put((batch, engine, forward, options, class_filter, taken))
+
+    def _run_post(self, jobs):
+        while True:
+            job = jobs.get()
+            if job is None:
+                return
+            self._postprocess(*job)
+
+    def _postprocess(self, batch, engine, forward, options, class_filter, taken):
+        """Postprocess a batch, run each frame's stages and publish it on its camera."""
+        try:
+            if self._stages_stale:
+                self._stages_stale = False
+                self._stages = self._make_stages()
+            preds = engine.postprocess_batch(forward, class_filter=class_filter, **options)
+        except Exception as e:  # noqa: B902 - keep the pipeline alive, report why
+            for camera, _ in batch:
+                self._failed(camera, e)
+            return
+        model_s = time.monotonic() - taken
+        self._batch.add(len(batch))
+        for (camera, frame), pred in zip(batch, preds):
             try:
-                if self._stages_stale:
-                    self._stages_stale = False
-                    self._stages = self._make_stages()
-                t0 = time.monotonic()
-                with self._engine_lock:
-                    engine = self._engine
-                    pred = engine.predict(rgb, **self._thresholds())
-                    stages = dict(engine.predictor.last_timings)
-                context = FrameContext(
-                    camera=header.frame_id or self._image_topic, stamp_sec=header.stamp.sec,
-                    stamp_nanosec=header.stamp.nanosec, frame_id=header.frame_id,
-                    image_size=tuple(rgb.shape[:2]), label_space=engine.label_space)
-                pred, stage_s = self._stages(pred, context)
-                stages.update(stage_s)
-                t1 = time.monotonic()
-                self._outputs.publish(pred, header, engine.label_space)
-                done = time.monotonic()
-                # latency: receipt -> instances, panoptic and semantic published; decode:
-                # image message -> RGB (in the callback); queue: receipt -> taken by this
-                # thread; model: the Predictor call (preprocess + forward + postprocess)
-                # and the stages after it (each also timed by name, e.g. tracking);
-                # publish: those messages (the overlay follows on its own thread).
-                stages.update(decode=decode_s, queue=taken - received, model=t1 - t0,
-                              publish=done - t1)
-                self.stats.processed(done - received, stages)
-                if self._p('publish_overlay') and self._outputs.wants_overlay():
-                    if not self._overlay.submit(pred, rgb, header, engine.label_space):
-                        self.stats.error('overlay', 'the overlay thread is stuck')
+                self._finish(camera, frame, pred, engine, taken, model_s, forward.timings)
             except Exception as e:  # noqa: B902 - keep the pipeline alive, report why
-                self.stats.rejected('inference', f'{type(e).__name__}: {e}')
-                if self._throttle.ready('inference'):
-                    self.get_logger().error(f'inference failed: {type(e).__name__}: {e}')
+                self._failed(camera, e)
+
+    def _finish(self, camera, frame, pred, engine, taken, model_s, timings):
+        """Run the stages on one frame's prediction and publish it on its camera."""
+        header, rgb = frame.header, frame.rgb
+        context = FrameContext(
+            camera=camera.track_key(header), stamp_sec=header.stamp.sec,
+            stamp_nanosec=header.stamp.nanosec, frame_id=header.frame_id,
+            image_size=tuple(rgb.shape[:2]), label_space=engine.label_space)
+        t0 = time.monotonic()
+        pred, stages = self._stages(pred, context)
+        t1 = time.monotonic()
+        camera.outputs.publish(pred, header, engine.label_space)
+        done = time.monotonic()
+        # latency: receipt -> instances, panoptic and semantic published; decode: image
+        # message -> RGB (in the callback); queue: receipt -> taken by the inference
+        # thread; model: taken -> its batch postprocessed (preprocess + forward, the
+        # hand-over to the post thread, postprocess; each also timed apart) plus this
+        # frame's stages (each also timed by name, e.g. tracking); publish: its
+        # messages (the overlay follows on its own thread).
+        stages.update(timings)
+        stages.update(decode=frame.decode_s, queue=taken - frame.received,
+                      model=model_s + t1 - t0, publish=done - t1)
+        camera.processed(done - frame.received, stages)
+        if self._p('publish_overlay') and camera.outputs.wants_overlay():
+            if not self._overlay.submit(camera, pred, rgb, header, engine.label_space):
+                self.stats.error('overlay', 'the overlay thread is stuck')
+
+    def _failed(self, camera, e):
+        camera.rejected('inference', f'{type(e).__name__}: {e}')
+        if self._throttle.ready('inference'):
+            self.get_logger().error(f'inference failed: {type(e).__name__}: {e}')
 
     # -- diagnostics -----------------------------------------------------------------
 
     def _publish_diagnostics(self):
-        warning = ''
-        if self._configured:
-            silent = time.monotonic() - self._last_image_at
-            warning = diagnostics.silent_input_warning(self, self._image_topic, silent,
-                                                       self._p('no_image_warning'))
-        if warning:
-            self.get_logger().warning(warning, throttle_duration_sec=30.0)
-        msg = diagnostics.build(self, self.stats.snapshot(), configured=self._configured,
-                                active=self._active, enabled=self._enabled,
-                                engine=self._engine, camera_info=self._camera_info is not None,
-                                warning=warning)
+        cameras = list(self._cameras.values()) if self._configured else []
+        warnings = {}
+        for camera in cameras:
+            silent = time.monotonic() - camera.last_image_at
+            warnings[camera.name] = diagnostics.silent_input_warning(
+                self, camera.image_topic, silent, self._p('no_image_warning'))
+            if warnings[camera.name]:
+                self.get_logger().warning(warnings[camera.name], throttle_duration_sec=30.0)
+        if [c.name for c in cameras] in ([], ['']):  # one camera: one status, as ever
+            msg = diagnostics.build(
+                self, self.stats.snapshot(), configured=self._configured,
+                active=self._active, enabled=self._enabled, engine=self._engine,
+                camera_info=bool(cameras) and cameras[0].camera_info is not None,
+                warning=warnings.get('', ''))
+        else:
+            statuses = [diagnostics.camera_status(
+                self, c.name, c.stats.snapshot(), engine=self._engine,
+                camera_info=c.camera_info is not None, warning=warnings[c.name])
+                for c in cameras]
+            silent = [c.name for c in cameras if warnings[c.name]]
+            msg = diagnostics.build(
+                self, self.stats.snapshot(), configured=self._configured,
+                active=self._active, enabled=self._enabled, engine=self._engine,
+                camera_info=bool(cameras) and all(c.camera_info is not None for c in cameras),
+                warning=f'no images from cameras {silent}' if silent else '',
+                batch=self._batch.snapshot(), cameras=statuses)
         self._diag_pub.publish(msg)
 
 

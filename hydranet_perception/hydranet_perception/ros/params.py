@@ -20,6 +20,7 @@ node calls it from its set-parameters callback and refuses bad values with its r
 """
 
 from dataclasses import dataclass
+import re
 from typing import Any, Dict, Optional, Tuple
 
 from hydranet_perception.inference.backends import BACKEND_CHOICES as BACKENDS
@@ -46,6 +47,12 @@ SPECS: Dict[str, Spec] = {
     'image_transport': Spec('raw', 'Image transport to subscribe to, as image_transport '
                             'subscribers do: raw (image) or compressed (image/compressed); '
                             'read on configure'),
+    'cameras': Spec([''], 'Input namespaces, one per camera: each has <name>/image (or '
+                    '<name>/image/compressed) and <name>/camera_info, and gets its outputs '
+                    "under ~/<name>/; [''] = one camera on image, outputs under ~/; read on "
+                    'configure'),
+    'max_batch': Spec(4, 'Most frames (one per camera) run through the model in one batch',
+                      1, 64, 1),
     'weights': Spec('', 'Checkpoint (.pt) or ONNX file; empty = the shipped weights',
                     reload=True),
     'device': Spec('auto', 'auto, cpu or cuda:N', reload=True),
@@ -80,6 +87,29 @@ SPECS: Dict[str, Spec] = {
 }
 #: Parameters whose change starts the trackers again with the new settings.
 TRACKING_PARAMS = ('tracking', 'track_high_score', 'track_min_hits', 'track_max_age_s')
+
+
+def camera_names_problem(names) -> Optional[str]:
+    """
+    Return why ``names`` is not a valid ``cameras`` value, or None.
+
+    One empty name is the single camera of old; otherwise each name is a relative
+    topic namespace (letters, digits, underscores, ``/`` between tokens), once.
+    """
+    names = list(names)
+    if names == ['']:
+        return None
+    if not names or '' in names:
+        return ("cameras: give camera namespaces (e.g. [front, left]), or [''] for one "
+                'camera on image')
+    if len(set(names)) != len(names):
+        return f'cameras {names} names a camera twice'
+    for n in names:
+        tokens = n.split('/')
+        if not all(t and re.fullmatch(r'[A-Za-z_][A-Za-z0-9_]*', t) for t in tokens):
+            return (f'camera {n!r}: use a relative namespace (letters, digits, _, tokens '
+                    'separated by /, not starting with a digit, / or ~)')
+    return None
 
 
 def descriptor(name: str) -> ParameterDescriptor:
@@ -119,6 +149,8 @@ def validate(name: str, value: Any, *, class_names: Tuple[str, ...] = ()) -> Opt
     if name == 'image_transport' and value not in TRANSPORTS:
         return (f'image_transport={value!r}: use raw (sensor_msgs/Image on image) or '
                 'compressed (sensor_msgs/CompressedImage on image/compressed)')
+    if name == 'cameras':
+        return camera_names_problem(value)
     if name == 'backend' and value not in BACKENDS:
         return f'backend={value!r}: use one of {", ".join(BACKENDS)}'
     if name == 'tasks':
