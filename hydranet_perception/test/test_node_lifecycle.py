@@ -130,16 +130,19 @@ def _wait_entities(m, expected, timeout=20.0):
 def test_activate_deactivate_and_cleanup_configure_cycles(managed):
     m = managed
     assert _answers(m, 1)
-    # Warm-up: one activate cycle and three configure cycles, so the baseline includes
-    # what cycles allocate once (thread stacks, allocator arenas, the runtime's caches).
-    # Measured over 30 configure cycles (2026-12-02): RSS rises ~5 MB over the first
-    # three or four, then stays within +-2 MB; 100 activate cycles stay within 1 MB.
+    # Warm-up: one activate cycle and three configure cycles, so that what cycles
+    # allocate once (thread stacks, allocator arenas, the runtime's caches) is in.
+    # Measured (2026-12-02): over 30 configure cycles RSS moves within +-2 MB of a
+    # level it reaches in the first few, with no trend; 100 activate cycles stay within
+    # 1 MB; the level after configure cycles depends on what ran before (+-4 MB). So
+    # each kind of cycle is checked on its own: RSS after the 50 activate cycles against
+    # before them, and the median of the last five configure cycles against the median
+    # of the first five (a cycle's noise does not decide it; a leak of 1.6 MB per
+    # configure cycle, 2% of the ~250 MB node over five cycles, fails it).
     m.transition(Transition.TRANSITION_DEACTIVATE)
     m.transition(Transition.TRANSITION_ACTIVATE)
     for _ in range(3):
-        for t in (Transition.TRANSITION_DEACTIVATE, Transition.TRANSITION_CLEANUP,
-                  Transition.TRANSITION_CONFIGURE, Transition.TRANSITION_ACTIVATE):
-            m.transition(t)
+        _configure_cycle(m)
     assert _answers(m, 2), rosgraph.node_log(m.proc)
     baseline = m.entities()
     pubs, subs = baseline
@@ -155,17 +158,28 @@ def test_activate_deactivate_and_cleanup_configure_cycles(managed):
     _wait_entities(m, baseline)
     rss_activate = rss_kb(m.proc.pid)
 
+    samples = []
     for i in range(CONFIGURE_CYCLES):
-        for t in (Transition.TRANSITION_DEACTIVATE, Transition.TRANSITION_CLEANUP):
-            m.transition(t)
-        assert m.state() == State.PRIMARY_STATE_UNCONFIGURED
-        for t in (Transition.TRANSITION_CONFIGURE, Transition.TRANSITION_ACTIVATE):
-            m.transition(t)
+        _configure_cycle(m, check_unconfigured=True)
         assert _answers(m, 1000 + i), f'no answer after configure cycle {i}'
         _wait_entities(m, baseline)
-    rss_end = rss_kb(m.proc.pid)
-    growth = (rss_end - rss0) / rss0
-    print(f'RSS {rss0} KiB -> {rss_activate} KiB after {ACTIVATE_CYCLES} activate cycles '
-          f'-> {rss_end} KiB after {CONFIGURE_CYCLES} configure cycles '
-          f'({100 * growth:+.2f}%)')
-    assert growth < 0.02, f'RSS grew {100 * growth:.1f}% ({rss0} -> {rss_end} KiB)'
+        samples.append(rss_kb(m.proc.pid))
+    first, last = int(np.median(samples[:5])), int(np.median(samples[-5:]))
+    activate_growth = (rss_activate - rss0) / rss0
+    configure_growth = (last - first) / first
+    print(f'RSS {rss0} -> {rss_activate} KiB over {ACTIVATE_CYCLES} activate cycles '
+          f'({100 * activate_growth:+.2f}%); over {CONFIGURE_CYCLES} configure cycles '
+          f'{samples} KiB, median of the last five vs the first five '
+          f'{100 * configure_growth:+.2f}%')
+    assert activate_growth < 0.02, f'RSS grew {100 * activate_growth:.1f}% over activate cycles'
+    assert configure_growth < 0.02, f'RSS grew {100 * configure_growth:.1f}% over configure ' \
+        f'cycles: {samples}'
+
+
+def _configure_cycle(m, check_unconfigured=False):
+    for t in (Transition.TRANSITION_DEACTIVATE, Transition.TRANSITION_CLEANUP):
+        m.transition(t)
+    if check_unconfigured:
+        assert m.state() == State.PRIMARY_STATE_UNCONFIGURED
+    for t in (Transition.TRANSITION_CONFIGURE, Transition.TRANSITION_ACTIVATE):
+        m.transition(t)
