@@ -43,7 +43,6 @@ import torch
 
 PKG_DIR = pathlib.Path(__file__).resolve().parents[1]
 SHIPPED_PT = PKG_DIR / 'hydranet_perception' / 'weights' / 'hydranet_n.pt'
-SHIPPED_ONNX = SHIPPED_PT.with_name('hydranet_n.320x256.onnx')
 CFG = load_model_config({'size': 'n', 'input_size': [64, 96], 'width': 0.125})
 
 
@@ -271,14 +270,24 @@ def test_onnxruntime_cuda_runs_on_the_device_it_was_given(tiny_pt, tmp_path):
     assert int(opts['device_id']) == torch.cuda.device_count() - 1
 
 
+def _export_shipped(tmp_path_factory, name, *, dynamic_batch):
+    model, config, _ = load_model(str(SHIPPED_PT))
+    path = tmp_path_factory.mktemp(name) / 'hydranet_n.320x256.onnx'
+    h, w = config.input_size
+    export_onnx(model.eval(), path, height=h, width=w, dynamic_batch=dynamic_batch)
+    return path
+
+
+@pytest.fixture(scope='module')
+def dynamic_graph(tmp_path_factory):
+    """Return an export of the shipped weights with a dynamic batch (as the node makes)."""
+    return _export_shipped(tmp_path_factory, 'dynamic', dynamic_batch=True)
+
+
 @pytest.fixture(scope='module')
 def static_graph(tmp_path_factory):
     """Return an export of the shipped weights with a fixed batch of 1 (an older export)."""
-    model, config, _ = load_model(str(SHIPPED_PT))
-    path = tmp_path_factory.mktemp('static') / 'hydranet_n.320x256.onnx'
-    h, w = config.input_size
-    export_onnx(model.eval(), path, height=h, width=w, dynamic_batch=False)
-    return path
+    return _export_shipped(tmp_path_factory, 'static', dynamic_batch=False)
 
 
 @pytest.mark.parametrize('graph,runtime', [('dynamic', 'onnxruntime'),
@@ -289,7 +298,7 @@ def test_a_batch_gives_the_predictions_of_single_calls(graph, runtime, request):
     # against each alone. The raw outputs of a batch and of one image agree to the
     # rounding of differently blocked float32 kernels (parity.ATOL/RTOL); the decoded
     # tolerances follow from it per image (its letterbox scale).
-    path = SHIPPED_ONNX if graph == 'dynamic' else request.getfixturevalue('static_graph')
+    path = request.getfixturevalue(f'{graph}_graph')  # exported here: a fresh clone has none
     thresh = 0.1
     pred = Predictor(checkpoint=str(path), backend=runtime, score_thresh=thresh)
     assert pred.backend.max_batch == (None if graph == 'dynamic' else 1)

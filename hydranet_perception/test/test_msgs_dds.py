@@ -19,9 +19,11 @@ import subprocess
 import sys
 
 from builtin_interfaces.msg import Time
+from geometry_msgs.msg import Point, Vector3
 from hydranet_perception.masks import encode_rle
-from hydranet_perception_msgs.msg import (Instance, InstanceArray, Keypoint, KeypointSchema,
-                                          ModelInfo, PanopticInfo, PanopticSegment)
+from hydranet_perception_msgs.msg import (Instance, Instance3D, InstanceArray, InstanceArray3D,
+                                          Keypoint, Keypoint3D, KeypointSchema, ModelInfo,
+                                          PanopticInfo, PanopticSegment)
 import numpy as np
 import pytest
 from rclpy.serialization import deserialize_message, serialize_message
@@ -52,7 +54,16 @@ def _samples():
     schema = KeypointSchema(class_id=4, name='instrument',
                             keypoint_names=['tip', 'joint', 'handle_left', 'handle_right'],
                             skeleton=[0, 1, 1, 2, 1, 3], sigmas=[0.025, 0.035, 0.05, 0.05])
+    kp3 = Keypoint3D(index=0, position=Point(x=-0.125, y=0.5, z=1.75), valid=True)
+    inst3 = Instance3D(id=2, track_id=7, class_id=4, class_name='instrument', score=0.75,
+                       source=Instance3D.SOURCE_DEPTH_CAMERA,
+                       position=Point(x=0.25, y=-0.5, z=2.0),
+                       extent=Vector3(x=0.3, y=0.05, z=0.02), valid_depth_pixels=1234,
+                       keypoints=[kp3, Keypoint3D(index=1, valid=False)])
     return {
+        'Keypoint3D': kp3,
+        'Instance3D': inst3,
+        'InstanceArray3D': InstanceArray3D(header=_header(), instances=[inst3, Instance3D()]),
         'Keypoint': Keypoint(index=16, x=639.5, y=0.5, score=0.25),
         'KeypointSchema': schema,
         'Instance': _instance(0),
