@@ -47,6 +47,7 @@ bench: setup
 	$(PY) bench/model_cost.py | tee out/bench/model_cost.jsonl
 	$(PY) bench/predictor_stages.py | tee out/bench/predictor_stages.jsonl
 	$(PY) bench/node_latency.py --repeat 3 --seconds 15 | tee out/bench/node_latency.jsonl
+	$(PY) bench/node_startup.py --repeat 5 | tee out/bench/node_startup.jsonl
 
 freeze:
 	$(PY) -m pip freeze --exclude-editable | grep -v '^hydranet' > requirements/constraints.txt
