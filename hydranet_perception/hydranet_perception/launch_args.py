@@ -28,6 +28,8 @@ The decisions of the launch files, as plain functions (no ROS, no launch imports
 Standard library only: ``ros2 launch`` runs launch files with the system Python.
 """
 
+import atexit
+import contextlib
 import os
 import re
 import tempfile
@@ -127,19 +129,33 @@ def rviz_config_text(template: str, prefix: str) -> str:
     return text
 
 
-def write_rviz_config(template_path: str, prefix: str, directory: Optional[str] = None) -> str:
+def write_rviz_config(template_path: str, prefix: str, directory: Optional[str] = None, *,
+                      cameras: Optional[Sequence[str]] = None) -> str:
     """
-    Write ``rviz_config_text`` of the file ``template_path`` to a new temporary file.
+    Write the RViz config for the node's topics to a new temporary file.
+
+    ``rviz_config_text`` of the file ``template_path``, or with ``cameras`` (named
+    cameras of one node) ``multi_camera_rviz_text``.
 
     :return: The path of the new file (``hydranet_*.rviz`` in ``directory`` or the system's
-        temporary folder); the caller removes it when done.
+        temporary folder); the caller removes it when done (``remove_at_exit``).
     """
     with open(template_path, encoding='utf-8') as f:
-        text = rviz_config_text(f.read(), prefix)
+        template = f.read()
+    text = (multi_camera_rviz_text(template, prefix, cameras) if cameras
+            else rviz_config_text(template, prefix))
     fd, path = tempfile.mkstemp(prefix='hydranet_', suffix='.rviz', dir=directory)
     with os.fdopen(fd, 'w', encoding='utf-8') as f:
         f.write(text)
     return path
+
+
+def remove_at_exit(path: str):
+    """Remove the file ``path`` when the process exits (if it is still there)."""
+    def remove():
+        with contextlib.suppress(OSError):
+            os.remove(path)
+    atexit.register(remove)
 
 
 def camera_list(text: str) -> List[str]:

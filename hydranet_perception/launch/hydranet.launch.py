@@ -24,7 +24,6 @@ when given on the command line (their default, empty, means "as in the params fi
 The rules live in ``hydranet_perception.launch_args`` (unit-tested without ROS).
 """
 
-import atexit
 import os
 
 from ament_index_python.packages import get_package_share_directory
@@ -44,13 +43,6 @@ def dds_environment(context):
     env = launch_args.dds_profile_environment(LaunchConfiguration('dds_profile').perform(context))
     return [UnsetEnvironmentVariable(name) if value is None
             else SetEnvironmentVariable(name, value) for name, value in env.items()]
-
-
-def _remove_quietly(path):
-    try:
-        os.remove(path)
-    except OSError:
-        pass
 
 
 def node_and_rviz(context):
@@ -82,7 +74,7 @@ def node_and_rviz(context):
         namespace, context.launch_configurations.get('ros_namespace'))
     rviz_config = launch_args.write_rviz_config(
         os.path.join(share, 'config', 'hydranet.rviz'), prefix)
-    atexit.register(_remove_quietly, rviz_config)
+    launch_args.remove_at_exit(rviz_config)
     rviz = Node(package='rviz2', executable='rviz2', name='rviz2',
                 arguments=['-d', rviz_config])
     return [node, rviz]

@@ -27,9 +27,7 @@ only when set. RViz shows each camera's overlay. The rules live in
 ``hydranet_perception.launch_args`` (unit-tested without ROS).
 """
 
-import atexit
 import os
-import tempfile
 
 from ament_index_python.packages import get_package_share_directory
 from hydranet_perception import launch_args
@@ -48,13 +46,6 @@ def dds_environment(context):
     env = launch_args.dds_profile_environment(LaunchConfiguration('dds_profile').perform(context))
     return [UnsetEnvironmentVariable(name) if value is None
             else SetEnvironmentVariable(name, value) for name, value in env.items()]
-
-
-def _remove_quietly(path):
-    try:
-        os.remove(path)
-    except OSError:
-        pass
 
 
 def node_and_rviz(context):
@@ -84,12 +75,9 @@ def node_and_rviz(context):
         return [node]
     prefix = launch_args.node_topic_prefix(
         namespace, context.launch_configurations.get('ros_namespace'))
-    with open(os.path.join(share, 'config', 'hydranet.rviz'), encoding='utf-8') as f:
-        text = launch_args.multi_camera_rviz_text(f.read(), prefix, cameras)
-    fd, rviz_config = tempfile.mkstemp(prefix='hydranet_cameras_', suffix='.rviz')
-    with os.fdopen(fd, 'w', encoding='utf-8') as f:
-        f.write(text)
-    atexit.register(_remove_quietly, rviz_config)
+    rviz_config = launch_args.write_rviz_config(
+        os.path.join(share, 'config', 'hydranet.rviz'), prefix, cameras=cameras)
+    launch_args.remove_at_exit(rviz_config)
     rviz = Node(package='rviz2', executable='rviz2', name='rviz2',
                 arguments=['-d', rviz_config])
     return [node, rviz]

@@ -129,6 +129,27 @@ def test_write_rviz_config(tmp_path):
     assert pathlib.Path(path).parent == tmp_path and path.endswith('.rviz')
     assert pathlib.Path(path).read_text() == launch_args.rviz_config_text(
         RVIZ.read_text(), '/robot1/hydranet')
+    cams = launch_args.write_rviz_config(str(RVIZ), '/robot1/hydranet', str(tmp_path),
+                                         cameras=['front', 'rear'])
+    assert cams != path and pathlib.Path(cams).read_text() == \
+        launch_args.multi_camera_rviz_text(RVIZ.read_text(), '/robot1/hydranet',
+                                           ['front', 'rear'])
+
+
+def test_remove_at_exit(tmp_path):
+    target = tmp_path / 'config.rviz'
+    target.write_text('x')
+    code = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(PKG)!r})
+        from hydranet_perception import launch_args
+        launch_args.remove_at_exit({str(target)!r})
+        launch_args.remove_at_exit({str(tmp_path / 'already_gone.rviz')!r})
+        import os
+        assert os.path.exists({str(target)!r})  # removed only at exit
+    """)
+    assert subprocess.run([sys.executable, '-S', '-c', code]).returncode == 0
+    assert not target.exists()
 
 
 def test_launch_args_needs_only_the_standard_library():
