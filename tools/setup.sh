@@ -45,6 +45,17 @@ if ! stamp_ok requirements "$req_hash"; then
   rm -f "$STAMPS/cmake-paths"
 fi
 
+# 2b. Test and benchmark extras (never dependencies of the package): Ultralytics (AGPL-3.0)
+#     for the import-parity test and the peer benches, ByteTrack and the tracking scorers.
+#     --no-deps: they would pull opencv-python beside the headless build already installed.
+#     HYDRANET_NO_BENCH_EXTRAS=1 skips them (the tests that need them then skip, saying why).
+bench_hash="$(hash_of "$ROOT/requirements/bench.txt")"
+if [ -z "${HYDRANET_NO_BENCH_EXTRAS:-}" ] && ! stamp_ok bench-extras "$bench_hash"; then
+  log "installing test/bench extras (requirements/bench.txt, --no-deps)"
+  "$PY" -m pip install -q --disable-pip-version-check --no-deps -r "$ROOT/requirements/bench.txt"
+  stamp_set bench-extras "$bench_hash"
+fi
+
 # 3. The wheels' exported CMake files point at the wheel builder's Python; repoint them.
 if [ ! -f "$STAMPS/cmake-paths" ]; then
   log "repairing the ROS wheels' CMake paths"

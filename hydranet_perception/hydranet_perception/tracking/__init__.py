@@ -19,12 +19,13 @@ Multi-object tracking of the node's instances (numpy and scipy only, no ROS).
 ``costs`` for the association cues and ``kalman`` for the motion model.
 """
 
+from hydranet_perception.tracking.cameras import Trackers
+from hydranet_perception.tracking.config import TrackerConfig
 from hydranet_perception.tracking.costs import box_iou, cosine_distance, crop_masks, fuse, \
     keypoint_sigmas, mask_iou, MaskCrop, oks
 from hydranet_perception.tracking.kalman import cxcywh_to_xyxy, KalmanBoxFilter, \
     xyxy_to_cxcywh
-from hydranet_perception.tracking.tracker import CONFIRMED, LOST, TENTATIVE, Tracker, \
-    TrackerConfig, Trackers
+from hydranet_perception.tracking.tracker import CONFIRMED, LOST, TENTATIVE, Tracker
 
 __all__ = ['box_iou', 'CONFIRMED', 'cosine_distance', 'crop_masks', 'cxcywh_to_xyxy', 'fuse',
            'KalmanBoxFilter', 'keypoint_sigmas', 'LOST', 'mask_iou', 'MaskCrop', 'oks',

@@ -60,11 +60,11 @@ An id is drawn when a track is confirmed, from a counter that only goes up; ids 
 never reused, also across ``reset()`` and across the cameras of one ``Trackers``.
 """
 
-from dataclasses import dataclass
 import itertools
 import math
-from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Iterator, List, Mapping, Optional, Sequence, Tuple
 
+from hydranet_perception.tracking.config import TrackerConfig
 from hydranet_perception.tracking.costs import box_iou, cosine_distance, crop_masks, fuse, \
     mask_iou, MaskCrop, oks
 from hydranet_perception.tracking.kalman import KalmanBoxFilter, xyxy_to_cxcywh
@@ -72,68 +72,6 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 TENTATIVE, CONFIRMED, LOST = 0, 1, 2
-
-
-@dataclass(frozen=True, kw_only=True)
-class TrackerConfig:
-    """
-    Parameters of ``Tracker`` (see the module docstring for the stages).
-
-    :param high_score: detections at or above it are matched first and may start tracks.
-    :param low_score: detections below it are ignored (track id 0).
-    :param new_track_score: an unmatched detection starts a track at or above it.
-    :param match_iou: least box IoU (detection, predicted track) of a first-stage match.
-    :param low_match_iou: the same for a low-score (second-stage) match.
-    :param tentative_match_iou: the same for matching a tentative track.
-    :param min_hits: matched frames in a row that confirm a track (1: at once).
-    :param max_age_s: seconds a lost track is kept (and predicted) after it was last seen.
-    :param weight_iou, weight_mask, weight_oks, weight_appearance: weights of the cues in
-        the fused similarity; 0 turns a cue off.
-    :param keypoint_min_score: a keypoint counts in OKS at or above this score.
-    :param embedding_momentum: a track's embedding is the running mean
-        ``m * old + (1 - m) * new``.
-    :param std_position, std_velocity, rate_hz: the Kalman filter's noise (``KalmanBoxFilter``).
-    """
-
-    high_score: float = 0.5
-    low_score: float = 0.1
-    new_track_score: float = 0.6
-    match_iou: float = 0.2
-    low_match_iou: float = 0.5
-    tentative_match_iou: float = 0.3
-    min_hits: int = 2
-    max_age_s: float = 1.0
-    weight_iou: float = 1.0
-    weight_mask: float = 1.0
-    weight_oks: float = 1.0
-    weight_appearance: float = 1.0
-    keypoint_min_score: float = 0.5
-    embedding_momentum: float = 0.9
-    std_position: float = 1.0 / 20
-    std_velocity: float = 1.0 / 160
-    rate_hz: float = 30.0
-
-    def __post_init__(self):
-        if not 0 <= self.low_score <= self.high_score <= 1:
-            raise ValueError('need 0 <= low_score <= high_score <= 1, got '
-                             f'{self.low_score}, {self.high_score}')
-        if self.new_track_score < self.high_score:
-            raise ValueError(f'new_track_score ({self.new_track_score}) must be >= '
-                             f'high_score ({self.high_score})')
-        for name in ('match_iou', 'low_match_iou', 'tentative_match_iou',
-                     'keypoint_min_score'):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f'{name} must be in [0, 1], got {getattr(self, name)}')
-        if self.min_hits < 1:
-            raise ValueError(f'min_hits must be >= 1, got {self.min_hits}')
-        if not (self.max_age_s >= 0 and math.isfinite(self.max_age_s)):
-            raise ValueError(f'max_age_s must be finite and >= 0, got {self.max_age_s}')
-        weights = (self.weight_iou, self.weight_mask, self.weight_oks, self.weight_appearance)
-        if min(weights) < 0 or max(weights) <= 0:
-            raise ValueError(f'cue weights must be >= 0 and not all 0, got {weights}')
-        if not 0 <= self.embedding_momentum < 1:
-            raise ValueError(f'embedding_momentum must be in [0, 1), got '
-                             f'{self.embedding_momentum}')
 
 
 class Tracker:
@@ -228,8 +166,8 @@ class Tracker:
         if self.last_stamp is not None and stamp < self.last_stamp:
             raise ValueError(f'stamp {stamp} is older than the last one ({self.last_stamp}); '
                              'reset() the tracker first')
-        boxes, scores, class_ids = _check(boxes, scores, class_ids, masks, keypoints,
-                                          embeddings)
+        boxes, scores, class_ids = check_detections(boxes, scores, class_ids, masks,
+                                                    keypoints, embeddings)
         c = self.config
         dt = 0.0 if self.last_stamp is None else stamp - self.last_stamp
         self.last_stamp = stamp
@@ -412,7 +350,7 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return np.asarray(v, np.float64) / norm if norm > 0 else np.asarray(v, np.float64)
 
 
-def _check(boxes, scores, class_ids, masks, keypoints, embeddings):
+def check_detections(boxes, scores, class_ids, masks, keypoints, embeddings):
     """Validate the per-frame arrays; return boxes, scores, class ids as float/int arrays."""
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     scores = np.asarray(scores, np.float64).reshape(-1)
@@ -439,68 +377,4 @@ def _check(boxes, scores, class_ids, masks, keypoints, embeddings):
     return boxes, scores, class_ids
 
 
-class Trackers:
-    """
-    One ``Tracker`` per camera (an image's frame_id or topic), sharing one id counter.
-
-    ``update(camera, stamp, ...)`` returns ``(track_ids, reset)``: a stamp older than
-    that camera's last one (a bag looping, a clock jump) resets that camera's tracker
-    first and returns ``reset=True`` so that the caller can log and count it; ids keep
-    coming from the shared counter, so an id is never given twice, across resets and
-    cameras alike. Cameras never share tracks. ``resets`` counts the resets per camera.
-    """
-
-    def __init__(self, config: Optional[TrackerConfig] = None, *,
-                 keypoint_sigmas: Optional[Mapping[int, Sequence[float]]] = None):
-        self.config = config or TrackerConfig()
-        self.keypoint_sigmas = dict(keypoint_sigmas or {})
-        self._ids = itertools.count(1)
-        self._trackers: Dict[str, Tracker] = {}
-        self.resets: Dict[str, int] = {}
-
-    def tracker(self, camera: str) -> Tracker:
-        """Return the tracker of ``camera``, made on first use."""
-        if camera not in self._trackers:
-            self._trackers[camera] = Tracker(self.config, keypoint_sigmas=self.keypoint_sigmas,
-                                             ids=self._ids)
-            self.resets[camera] = 0
-        return self._trackers[camera]
-
-    def update(self, camera: str, stamp: float, boxes: np.ndarray, scores: np.ndarray,
-               class_ids: np.ndarray, masks: Optional[np.ndarray] = None,
-               keypoints: Optional[np.ndarray] = None,
-               embeddings: Optional[np.ndarray] = None) -> Tuple[np.ndarray, bool]:
-        """
-        Track one frame of ``camera``; return (track_ids int64[N], whether it reset).
-
-        Raises ValueError, as ``Tracker.update`` does, for a stamp that is not finite
-        or arrays that disagree; the camera's tracks are then left as they were.
-        """
-        if not math.isfinite(float(stamp)):
-            raise ValueError(f'stamp must be finite, got {stamp}')
-        _check(boxes, scores, class_ids, masks, keypoints, embeddings)  # before any reset
-        tracker = self.tracker(camera)
-        reset = tracker.last_stamp is not None and float(stamp) < tracker.last_stamp
-        if reset:
-            tracker.reset()
-            self.resets[camera] += 1
-        ids = tracker.update(stamp, boxes, scores, class_ids, masks=masks,
-                             keypoints=keypoints, embeddings=embeddings)
-        return ids, reset
-
-    def reset(self, camera: Optional[str] = None):
-        """Reset one camera's tracker, or all of them (ids still never repeat)."""
-        for key, tracker in self._trackers.items():
-            if camera is None or key == camera:
-                tracker.reset()
-
-    def cameras(self) -> List[str]:
-        """Return the cameras seen so far."""
-        return list(self._trackers)
-
-    def __len__(self) -> int:
-        """Return the number of cameras."""
-        return len(self._trackers)
-
-
-__all__ = ['CONFIRMED', 'LOST', 'TENTATIVE', 'Tracker', 'TrackerConfig', 'Trackers']
+__all__ = ['check_detections', 'CONFIRMED', 'LOST', 'TENTATIVE', 'Tracker']

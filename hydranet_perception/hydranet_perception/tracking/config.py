@@ -1,0 +1,83 @@
+# Copyright 2026 The hydranet_perception Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""``TrackerConfig``: the parameters of a ``Tracker``, checked when made."""
+
+from dataclasses import dataclass
+import math
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrackerConfig:
+    """
+    Parameters of ``Tracker`` (see the module docstring for the stages).
+
+    :param high_score: detections at or above it are matched first and may start tracks.
+    :param low_score: detections below it are ignored (track id 0).
+    :param new_track_score: an unmatched detection starts a track at or above it.
+    :param match_iou: least box IoU (detection, predicted track) of a first-stage match.
+    :param low_match_iou: the same for a low-score (second-stage) match.
+    :param tentative_match_iou: the same for matching a tentative track.
+    :param min_hits: matched frames in a row that confirm a track (1: at once).
+    :param max_age_s: seconds a lost track is kept (and predicted) after it was last seen.
+    :param weight_iou, weight_mask, weight_oks, weight_appearance: weights of the cues in
+        the fused similarity; 0 turns a cue off.
+    :param keypoint_min_score: a keypoint counts in OKS at or above this score.
+    :param embedding_momentum: a track's embedding is the running mean
+        ``m * old + (1 - m) * new``.
+    :param std_position, std_velocity, rate_hz: the Kalman filter's noise (``KalmanBoxFilter``).
+    """
+
+    high_score: float = 0.5
+    low_score: float = 0.1
+    new_track_score: float = 0.6
+    match_iou: float = 0.2
+    low_match_iou: float = 0.5
+    tentative_match_iou: float = 0.3
+    min_hits: int = 2
+    max_age_s: float = 1.0
+    weight_iou: float = 1.0
+    weight_mask: float = 1.0
+    weight_oks: float = 1.0
+    weight_appearance: float = 1.0
+    keypoint_min_score: float = 0.5
+    embedding_momentum: float = 0.9
+    std_position: float = 1.0 / 20
+    std_velocity: float = 1.0 / 160
+    rate_hz: float = 30.0
+
+    def __post_init__(self):
+        if not 0 <= self.low_score <= self.high_score <= 1:
+            raise ValueError('need 0 <= low_score <= high_score <= 1, got '
+                             f'{self.low_score}, {self.high_score}')
+        if self.new_track_score < self.high_score:
+            raise ValueError(f'new_track_score ({self.new_track_score}) must be >= '
+                             f'high_score ({self.high_score})')
+        for name in ('match_iou', 'low_match_iou', 'tentative_match_iou',
+                     'keypoint_min_score'):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f'{name} must be in [0, 1], got {getattr(self, name)}')
+        if self.min_hits < 1:
+            raise ValueError(f'min_hits must be >= 1, got {self.min_hits}')
+        if not (self.max_age_s >= 0 and math.isfinite(self.max_age_s)):
+            raise ValueError(f'max_age_s must be finite and >= 0, got {self.max_age_s}')
+        weights = (self.weight_iou, self.weight_mask, self.weight_oks, self.weight_appearance)
+        if min(weights) < 0 or max(weights) <= 0:
+            raise ValueError(f'cue weights must be >= 0 and not all 0, got {weights}')
+        if not 0 <= self.embedding_momentum < 1:
+            raise ValueError(f'embedding_momentum must be in [0, 1), got '
+                             f'{self.embedding_momentum}')
+
+
+__all__ = ['TrackerConfig']
