@@ -52,7 +52,7 @@ import time
 from typing import List, NamedTuple, Tuple
 
 import cv2
-from hydranet_perception.data.synthetic import generate_tracking_sequence
+from hydranet_perception.data.synthetic_tracking import generate_tracking_sequence
 from hydranet_perception.schema import default_label_space
 from hydranet_perception.tracking import keypoint_sigmas, Tracker, TrackerConfig
 import numpy as np
@@ -405,6 +405,8 @@ def main() -> int:
     ap.add_argument('--timing-objects', type=int, nargs='*', default=[5, 20, 50])
     ap.add_argument('--timing-frames', type=int, default=100)
     ap.add_argument('--mot-dir', default='', help='also write MOTChallenge text files here')
+    ap.add_argument('--camera-motion', type=float, default=0.0,
+                    help='camera pan amplitude as a fraction of the width (0: still camera)')
     args = ap.parse_args()
     ls = default_label_space()
     t_start = time.perf_counter()
@@ -429,7 +431,8 @@ def main() -> int:
         records, dets = [], []
         for scene in generate_tracking_sequence((args.seed, s), args.frames,
                                                 height=args.height, width=args.width,
-                                                fps=FPS, num_objects=(2, 4)):
+                                                fps=FPS, num_objects=(2, 4),
+                                                camera_motion=args.camera_motion):
             records.append(light(scene))
             if predictor is not None:
                 dets.append(model_detections(scene, predictor))
@@ -475,6 +478,7 @@ def main() -> int:
                           out_all[name][s])
 
     summary = {'summary': True, 'detections': args.detections,
+               'camera_motion': args.camera_motion,
                'sequences': args.sequences, 'frames': args.frames,
                'size': f'{args.width}x{args.height}', 'seed': args.seed, **gt_stats(gt_seqs)}
     for key in ('hota', 'deta', 'assa', 'idf1', 'mota', 'id_switches'):

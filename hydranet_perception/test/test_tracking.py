@@ -26,7 +26,7 @@ import pathlib
 import subprocess
 import sys
 
-from hydranet_perception.data.synthetic import generate_tracking_sequence
+from hydranet_perception.data.synthetic_tracking import generate_tracking_sequence
 from hydranet_perception.schema import default_label_space
 from hydranet_perception.tracking import box_iou, cosine_distance, crop_masks, fuse, \
     KalmanBoxFilter, keypoint_sigmas, mask_iou, MaskCrop, oks, Tracker, TrackerConfig, \
@@ -481,6 +481,44 @@ def test_tracking_sequences_are_deterministic_with_crossings_and_gaps():
         same_class_pairs += len(cls) - len(set(cls.values()))
     assert gaps >= 1  # some thing disappears and comes back with its id
     assert same_class_pairs >= 1
+
+
+def test_camera_motion_moves_the_whole_scene_by_the_camera_path():
+    kw = {'height': 120, 'width': 160, 'num_objects': (1, 2)}
+    still = list(generate_tracking_sequence((5, 1), 40, **kw))
+    panned = list(generate_tracking_sequence((5, 1), 40, camera_motion=0.1, **kw))
+    # Frame 0 is where the pan starts: the same bytes as the still camera's.
+    assert panned[0].image.tobytes() == still[0].image.tobytes()
+    moved = 0
+    for a, b in zip(still[1:], panned[1:]):
+        pa = {i.track_id: i for i in a.instances}
+        shifts = []
+        for inst in b.instances:
+            if inst.track_id not in pa:
+                continue
+            ka, kb = pa[inst.track_id].keypoints, inst.keypoints
+            seen = (ka[:, 2] > 0) & (kb[:, 2] > 0)
+            shifts += list(kb[seen, :2] - ka[seen, :2])
+        if not shifts:
+            continue
+        shifts = np.array(shifts)
+        # Every thing moves by the same camera shift on top of its own motion.
+        assert np.ptp(shifts, axis=0).max() < 1e-3
+        dx, dy = np.round(shifts[0]).astype(int)
+        moved += int(abs(dx) + abs(dy) > 0)
+        # The stuff layout moved with it: where both frames show stuff away from the
+        # mirrored borders, the panned class is the still class at the shifted pixel.
+        h, w = a.semantic.shape
+        ys, xs = np.mgrid[0:h, 0:w]
+        src_y, src_x = ys - dy, xs - dx
+        inside = (src_y >= 0) & (src_y < h) & (src_x >= 0) & (src_x < w)
+        stuff_b = (b.panoptic > 0) & np.isin(b.semantic, list(a.label_space.stuff_ids))
+        sy, sx = np.clip(src_y, 0, h - 1), np.clip(src_x, 0, w - 1)
+        stuff_a = np.isin(a.semantic[sy, sx], list(a.label_space.stuff_ids))
+        both = inside & stuff_b & stuff_a
+        assert both.sum() > 0.3 * h * w
+        assert (b.semantic[both] == a.semantic[sy, sx][both]).all()
+    assert moved >= 20  # the camera really moves in most frames
 
 
 # --------------------------------------------------------------------------- the bench

@@ -188,19 +188,33 @@ class _World:
                              f'{[self.ls.classes[i].name for i in self.ls.thing_ids]}')
         return kinds
 
-    def render(self, t: float, frame_index: int) -> Scene:
-        """Render the world at time ``t`` (frames)."""
+    def render(self, t: float, frame_index: int, shift: Tuple[float, float] = (0.0, 0.0)
+               ) -> Scene:
+        """
+        Render the world at time ``t`` (frames).
+
+        :param shift: (dx, dy) pixels the camera's view moves the world by (a pan): the
+            background and stuff layout are translated (mirrored at the borders) and every
+            thing is drawn that much further; (0, 0) renders the world as it is.
+        """
         h, w = self.height, self.width
-        img = self.background.copy()
+        things = [thing for thing, _ in self.things]
+        stuff = self.stuff
+        if shift[0] or shift[1]:
+            if self.depth_rig is not None:
+                raise ValueError('camera motion (shift) is not supported with depth=True')
+            img, stuff = _pan(self.background, self.stuff, shift)
+            things = [_moved(thing, shift) for thing in things]
+        else:
+            img = self.background.copy()
         idmap = np.zeros((h, w), np.uint8)
-        kps = [draw_thing(thing, t, img, idmap, i + 1)
-               for i, (thing, _) in enumerate(self.things)]
+        kps = [draw_thing(thing, t, img, idmap, i + 1) for i, thing in enumerate(things)]
         o = self.opts
         noise_rng = np.random.default_rng(self.noise_ss.spawn(1)[0])
         img = photometric(np.random.default_rng(self.photo_ss), img, noise_rng=noise_rng,
                           noise_std=o.noise_std, blur_sigma=o.blur_sigma, gamma=o.gamma,
                           lighting=o.lighting)
-        scene = self._annotate(img, idmap, kps, frame_index)
+        scene = self._annotate(img, idmap, kps, frame_index, stuff)
         rig = self.depth_rig
         if rig is not None:
             scene.depth_true, scene.depth = rig.render(idmap, len(self.things))
@@ -210,11 +224,11 @@ class _World:
                                                              inst.keypoints)
         return scene
 
-    def _annotate(self, img, idmap, kps, frame_index) -> Scene:
+    def _annotate(self, img, idmap, kps, frame_index, stuff) -> Scene:
         n = len(self.things)
         counts = np.bincount(idmap.ravel(), minlength=n + 1)
         keep = [i for i in range(n) if counts[i + 1] >= self.opts.min_visible_area]
-        stuff_counts = np.bincount(self.stuff[idmap == 0], minlength=256)
+        stuff_counts = np.bincount(stuff[idmap == 0], minlength=256)
         segments: List[Segment] = []
         stuff_seg = np.zeros(256, np.int32)
         for cid in self.ls.stuff_ids:
@@ -236,8 +250,8 @@ class _World:
                                       track_id=i + 1, segment_id=seg_id))
             thing_seg[i + 1], thing_cls[i + 1] = seg_id, cid
         things = idmap > 0
-        semantic = np.where(things, thing_cls[idmap], self.stuff)
-        panoptic = np.where(things, thing_seg[idmap], stuff_seg[self.stuff])
+        semantic = np.where(things, thing_cls[idmap], stuff)
+        panoptic = np.where(things, thing_seg[idmap], stuff_seg[stuff])
         return Scene(img, semantic, panoptic.astype(np.int32), instances, segments,
                      self.ls, frame_index)
 
@@ -286,105 +300,28 @@ def generate_sequence(seed: Seed, num_frames: int, *, height: int = 480, width: 
         yield world.render(f * step, f)
 
 
-def generate_tracking_sequence(seed: Seed, num_frames: int, *, height: int = 480,
-                               width: int = 640, label_space: Optional[LabelSpace] = None,
-                               fps: float = 30.0, crossings: Tuple[int, int] = (1, 2),
-                               occlusions: Tuple[int, int] = (1, 2),
-                               occlusion_s: Tuple[float, float] = (0.3, 1.5),
-                               exits: Tuple[int, int] = (0, 1), **options) -> Iterator[Scene]:
-    """
-    Yield a sequence choreographed to be hard for a tracker (one frame per ``1/fps`` s).
-
-    The world of ``generate_sequence`` (same seed, same options) gets extra things, drawn
-    from a separate random stream so that ``generate_sequence`` itself is unchanged:
-
-    * ``crossings`` (a range) pairs of things of one class, with the same colours, that
-      sway across each other horizontally (one passes in front of the other);
-    * ``occlusions`` (a range) things that pass once, around the middle of the sequence,
-      wholly behind a static box (the occluder, painted last) for a duration drawn from
-      ``occlusion_s`` seconds;
-    * ``exits`` (a range) things that sway across an image border, leaving and coming back.
-
-    Ground truth is as in ``generate_sequence``: ``track_id`` is stable for the whole
-    sequence, also when a thing comes back after an occlusion or an exit.
-    """
-    world = _World(seed, height, width, label_space, SceneOptions(**options))
-    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(4)[3])
-    names = sorted(world.kinds)
-    horizon = max(num_frames - 1, 1)
-
-    def pick(lo_hi):
-        return int(rng.integers(lo_hi[0], lo_hi[1] + 1))
-
-    for _ in range(pick(crossings)):
-        name = names[int(rng.integers(len(names)))]
-        scale = float(rng.uniform(0.5, 0.9))
-        a = sample_thing(rng, name, height, width, scale=scale)
-        b = sample_thing(rng, name, height, width, scale=scale)
-        b.colors = a.colors.copy()
-        amp = rng.uniform(0.15, 0.3) * width
-        omega = 2 * np.pi / rng.uniform(100, 200)
-        phase = rng.uniform(0, 2 * np.pi)
-        cx = rng.uniform(0.35, 0.65) * width
-        b.base[1] = a.base[1] + rng.uniform(-0.05, 0.05) * height
-        for thing, ph in ((a, phase), (b, phase + np.pi)):
-            thing.base[0], thing.amp[0] = cx, amp
-            thing.amp[1] = min(thing.amp[1], 0.01 * height)
-            thing.omega[0], thing.phase[0] = omega, ph
-        world.things += [(a, world.kinds[name]), (b, world.kinds[name])]
-    occluders = []
-    for _ in range(pick(occlusions)):
-        name = names[int(rng.integers(len(names)))]
-        thing = sample_thing(rng, name, height, width, scale=float(rng.uniform(0.4, 0.7)))
-        thing.amp[1] = 0.0
-        left, top, right, bottom = _extent(thing, np.linspace(0, horizon, 12), height, width)
-        margin = 4.0
-        half = rng.uniform(0.04, 0.08) * width  # half the range where it is hidden
-        bw, bh = 2 * half + left + right + 2 * margin, top + bottom + 2 * margin
-        cx = rng.uniform(0.3, 0.7) * width
-        y = float(np.clip(rng.uniform(0.3, 0.7) * height, top + margin,
-                          max(top + margin, height - bottom - margin)))
-        swing = rng.uniform(0.25, 0.4) * width
-        hidden_frames = rng.uniform(*occlusion_s) * fps
-        omega = 2 * np.arcsin(min(half / swing, 1.0)) / hidden_frames
-        thing.base[0], thing.base[1] = cx + (left - right) / 2, y
-        thing.amp[0], thing.omega[0] = swing, omega
-        thing.phase[0] = -omega * rng.uniform(0.3, 0.7) * horizon
-        world.things.append((thing, world.kinds[name]))
-        occluder = _static_box(rng, cx, y + (bottom - top) / 2, bw, bh)
-        if 'box' in world.kinds:
-            occluders.append((occluder, world.kinds['box']))
-    for _ in range(pick(exits)):
-        name = names[int(rng.integers(len(names)))]
-        thing = sample_thing(rng, name, height, width, scale=float(rng.uniform(0.5, 0.9)))
-        side = 1.0 if rng.uniform() < 0.5 else -1.0
-        thing.base[0] = width / 2 + side * 0.6 * width
-        thing.amp[0], thing.omega[0] = 0.3 * width, 2 * np.pi / rng.uniform(120, 240)
-        world.things.append((thing, world.kinds[name]))
-    world.things += occluders
-    for f in range(num_frames):
-        yield world.render(float(f), f)
+def _pan(background: np.ndarray, stuff: np.ndarray, shift) -> Tuple[np.ndarray, np.ndarray]:
+    """Translate the background and stuff layout by ``shift`` (mirrored at the borders)."""
+    h, w = stuff.shape
+    dx, dy = int(round(shift[0])), int(round(shift[1]))
+    ys = _mirror(np.arange(h) - dy, h)
+    xs = _mirror(np.arange(w) - dx, w)
+    return background[ys][:, xs].copy(), stuff[ys][:, xs].copy()
 
 
-def _extent(thing: Thing, times, height: int, width: int) -> Tuple[float, ...]:
-    """Return how far (left, up, right, down) a thing reaches from its anchor (x, y)."""
-    h, w = 3 * height, 3 * width
-    moved = Thing(thing.kind, thing.base.copy(), thing.amp.copy(), thing.omega,
-                  thing.phase, thing.colors)
-    moved.base[:2], moved.amp[:2] = (w / 2, h / 2), 0.0
-    img, idmap = np.zeros((h, w, 3), np.uint8), np.zeros((h, w), np.uint8)
-    for t in times:
-        draw_thing(moved, float(t), img, idmap, 1)
-    ys, xs = np.nonzero(idmap.any(1))[0], np.nonzero(idmap.any(0))[0]
-    return w / 2 - xs[0], h / 2 - ys[0], xs[-1] + 1 - w / 2, ys[-1] + 1 - h / 2
+def _mirror(index: np.ndarray, n: int) -> np.ndarray:
+    """Reflect indices into [0, n) (... 1 0 | 0 1 ... n-1 | n-1 ...)."""
+    period = 2 * n
+    i = np.mod(index, period)
+    return np.where(i < n, i, period - 1 - i)
 
 
-def _static_box(rng: np.random.Generator, cx: float, cy: float, bw: float, bh: float) -> Thing:
-    """Return a still, upright box thing whose silhouette is the rectangle given."""
-    base = np.array([cx, cy, bw, bh, 0.0, 0.0, 0.0])
-    colors = np.stack([rng.uniform((90, 60, 20), (230, 200, 150)), rng.uniform(0, 255, 3)])
-    return Thing('box', base, np.zeros(7), np.zeros(7), np.zeros(7), colors)
+def _moved(thing: Thing, shift) -> Thing:
+    """Return a copy of ``thing`` whose anchor is moved by ``shift`` (dx, dy) pixels."""
+    base = thing.base.copy()
+    base[0] += shift[0]
+    base[1] += shift[1]
+    return Thing(thing.kind, base, thing.amp, thing.omega, thing.phase, thing.colors)
 
 
-__all__ = ['Instance', 'Scene', 'SceneOptions', 'generate_scene', 'generate_sequence',
-           'generate_tracking_sequence']
+__all__ = ['Instance', 'Scene', 'SceneOptions', 'generate_scene', 'generate_sequence']
