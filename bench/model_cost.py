@@ -35,6 +35,12 @@ its batch norms fused in eager PyTorch (onnxruntime folds them for both); Ultral
 eval forward includes its in-graph box decoding, HydraNet's raw forward does not (its
 decoding runs after NMS candidate selection, outside the graph).
 GFLOPs count a multiply-add as two FLOPs, as Ultralytics does.
+
+``--new-heads`` measures instead what the depth and identity heads cost on HydraNet-n:
+params, GFLOPs and interleaved latency of the shipped four heads with and without
+each, every head's latency alone on the same features, and a last line
+``{"summary": true, "added": {input: {head: {"params_m", "gflops", "latency_ms",
+"head_alone_ms"}}}}`` (differences of whole passes, and the head alone).
 """
 
 import argparse
@@ -148,15 +154,59 @@ def export_plain(model, path, h, w):
                           opset_version=17, dynamo=False)
 
 
+NEW_HEAD_SUBSETS = {
+    'shipped': ('detect', 'masks', 'semantic', 'keypoints'),
+    'shipped+identity': ('detect', 'masks', 'semantic', 'keypoints', 'identity'),
+    'shipped+depth': ('detect', 'masks', 'semantic', 'keypoints', 'depth'),
+    'shipped+depth+identity': ('detect', 'masks', 'semantic', 'keypoints', 'depth',
+                               'identity')}
+
+
+def new_heads_cost(args) -> int:
+    """Print the cost of the depth and identity heads (see the module docstring)."""
+    model = build_model(ModelConfig(size='n', heads=NEW_HEAD_SUBSETS['shipped+depth+identity'],
+                                    input_size=(256, 320))).eval()
+    added = {}
+    for in_name, (h, w) in {'320x256': (256, 320), **INPUTS}.items():
+        x = torch.rand(1, 3, h, w)
+        fns = [lambda x, t=tasks: model(x, tasks=t) for tasks in NEW_HEAD_SUBSETS.values()]
+        lat = interleaved_ms(fns, x, runs=args.runs)
+        rows = {}
+        for (name, tasks), ms in zip(NEW_HEAD_SUBSETS.items(), lat):
+            rows[name] = {'params_m': round(used_params(model, tasks) / 1e6, 3),
+                          'gflops': gflops(lambda x, t=tasks: model(x, tasks=t), x),
+                          'latency_ms': ms}
+            emit(model='hydranet-n', tasks=name, input=in_name, backend='torch', **rows[name])
+        added[in_name] = {head: {k: round(rows[f'shipped+{head}'][k] - rows['shipped'][k], 3)
+                                 for k in ('params_m', 'gflops', 'latency_ms')}
+                          for head in ('identity', 'depth')}
+        # Each head alone on the same features: steadier than differences of whole passes.
+        with torch.no_grad():
+            feats = model.neck(model.backbone(x))
+        names = list(model.heads)
+        alone = interleaved_ms([lambda x, n=n: model.heads[n](feats) for n in names], x,
+                               runs=args.runs)
+        emit(model='hydranet-n', input=in_name, backend='torch', head_alone_ms=dict(
+            zip(names, alone)))
+        for head in ('identity', 'depth'):
+            added[in_name][head]['head_alone_ms'] = alone[names.index(head)]
+    emit(summary=True, threads=args.threads, runs=args.runs, added=added)
+    return 0
+
+
 def main(argv=None):
     """Measure and print the JSON lines."""
     ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     ap.add_argument('--runs', type=int, default=10, help='timed runs per measurement')
     ap.add_argument('--threads', type=int, default=2, help='CPU threads (torch and ORT)')
     ap.add_argument('--sizes', default='n,s', help='HydraNet sizes')
+    ap.add_argument('--new-heads', action='store_true',
+                    help='measure the depth and identity heads instead')
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    if args.new_heads:
+        return new_heads_cost(args)
     emit(env=True, torch=torch.__version__, threads=args.threads, runs=args.runs,
          cpu_count=os.cpu_count(), python=sys.version.split()[0])
     models = {s: build_model(ModelConfig(size=s)).eval() for s in args.sizes.split(',')}

@@ -33,6 +33,8 @@ setup(
         (os.path.join('share', package_name, 'config'),
          glob('config/*.yaml') + glob('config/*.rviz') + glob('config/*.xml')),
         (os.path.join('share', package_name, 'data', 'sample_bag'), glob('data/sample_bag/*')),
+        (os.path.join('share', package_name, 'data', 'sample_depth_bag'),
+         glob('data/sample_depth_bag/*')),
     ],
     install_requires=['setuptools'],
     zip_safe=False,
@@ -50,6 +52,7 @@ setup(
             'hydranet-train = hydranet_perception.engine.train:main',
             'hydranet-eval = hydranet_perception.engine.evaluate:main',
             'hydranet-export = hydranet_perception.engine.export:main',
+            'hydranet-import = hydranet_perception.model.import_yolov8:main',
         ],
     },
 )

@@ -18,7 +18,7 @@ The hydranet metadata of an exported ONNX graph, read and written without torch.
 
 ``model.export`` stores three string properties in the graph: ``hydranet_config``
 (the model config as JSON), ``hydranet_tasks`` (JSON list of the heads in the graph)
-and ``hydranet_decoded`` (JSON bool, whether the graph decodes boxes and keypoints).
+and ``hydranet_decoded`` (JSON bool, whether the graph decodes boxes, keypoints and depth).
 A runtime that already holds a session parses its property map with ``parse_metadata``
 (onnxruntime: ``session.get_modelmeta().custom_metadata_map``); ``read_metadata``
 reads a file with the ``onnx`` package.

@@ -52,6 +52,10 @@ class Prediction:
       the instance lost all its pixels in fusion or there is no panoptic map).
     * ``track_ids``: int64[N], each instance's track id from ``tracking.Tracker`` (0 while
       its track is tentative or unmatched); None when tracking is off.
+    * ``embeddings``: float32[N, D], each instance's unit-length appearance embedding
+      from the identity head (cosine similarity = dot product); None without the head.
+    * ``depth``: float32[H, W], the monocular depth head's metric depth (z, metres) of
+      every input pixel; None without the head.
 
     3D fields, filled by the lifting stage (``inference/lift3d_stage.py``), None without
     depth; camera optical frame (REP-103: x right, y down, z forward), metres:
@@ -60,7 +64,8 @@ class Prediction:
       valid depth); ``extents``: float32[N, 3], its size along x, y, z (NaN likewise).
     * ``depth_pixels``: int32[N], the depth pixels each 3D value used (0 = none).
     * ``keypoints_3d``: float32[N, K, 4] as x, y, z and validity (1 or 0).
-    * ``depth_source``: where the depth came from (``depth_camera``), None without 3D.
+    * ``depth_source``: where the depth came from (``depth_camera``, or
+      ``monocular_head`` when the lifting stage used ``depth``), None without 3D.
     """
 
     image_size: tuple  # (H, W)
@@ -79,6 +84,8 @@ class Prediction:
     depth_pixels: Optional[np.ndarray] = None
     keypoints_3d: Optional[np.ndarray] = None
     depth_source: Optional[str] = None
+    embeddings: Optional[np.ndarray] = None
+    depth: Optional[np.ndarray] = None
 
     def __len__(self) -> int:
         return int(self.boxes.shape[0])
@@ -88,9 +95,9 @@ class Prediction:
         Return the prediction with only the instances ``keep`` selects.
 
         As detectron2's ``Instances[keep]``: every per-instance array (boxes, scores,
-        class ids, masks, keypoints, panoptic instance ids, track ids, 3D fields) is
-        indexed alike;
-        the maps (semantic, panoptic) and the segments are per image and stay.
+        class ids, masks, keypoints, panoptic instance ids, track ids, embeddings, 3D
+        fields) is indexed alike; the maps (semantic, panoptic, depth) and the segments
+        are per image and stay.
 
         :param keep: bool[N], or int indices into the N instances.
         :return: a new ``Prediction``; this one is unchanged.
@@ -107,7 +114,8 @@ class Prediction:
                        keypoints=pick(self.keypoints), instance_ids=pick(self.instance_ids),
                        track_ids=pick(self.track_ids), positions=pick(self.positions),
                        extents=pick(self.extents), depth_pixels=pick(self.depth_pixels),
-                       keypoints_3d=pick(self.keypoints_3d))
+                       keypoints_3d=pick(self.keypoints_3d),
+                       embeddings=pick(self.embeddings))
 
     @staticmethod
     def empty(height: int, width: int, num_keypoints: int = 0) -> 'Prediction':

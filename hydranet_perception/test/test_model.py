@@ -114,7 +114,7 @@ def test_heads_built_and_requested():
     with pytest.raises(ValueError, match='not built'):
         m(torch.rand(1, 3, H, W), tasks=['masks'])
     with pytest.raises(ValueError, match='unknown tasks'):
-        m(torch.rand(1, 3, H, W), tasks=['depth'])
+        m(torch.rand(1, 3, H, W), tasks=['flow'])
 
 
 def test_config_validation_and_round_trip(tmp_path):

@@ -37,7 +37,7 @@ REPO = PKG.parent
 PREFIX = pathlib.Path(sys.prefix)
 # Console scripts the package must provide (grows with the CLIs).
 REQUIRED_SCRIPTS = {'hydranet_node', 'hydranet-bag', 'hydranet-demo', 'hydranet-train',
-                    'hydranet-eval', 'hydranet-export'}
+                    'hydranet-eval', 'hydranet-export', 'hydranet-import'}
 SHARE_FILES = ['package.xml', 'launch/hydranet.launch.py', 'launch/camera_example.launch.py',
                'config/hydranet.yaml',
                'config/fastdds_shm.xml', 'config/hydranet.rviz', 'config/train_n.yaml',
@@ -154,6 +154,10 @@ UNUSABLE_KEYS = {'python3-torch', 'python3-torchvision', 'python3-opencv',
                  'python3-matplotlib', 'python3-scipy'}
 WORKSPACE_PACKAGES = {'hydranet_perception', 'hydranet_perception_msgs'}
 ROS_REQUIREMENTS = REPO / 'requirements' / 'ros.txt'
+# Never declared: imported only inside functions that refuse with a reason (or tests that
+# skip) when absent. ultralytics: AGPL-3.0, bench-only (requirements/bench.txt), read by
+# hydranet-import.
+OPTIONAL_MODULES = {'ultralytics'}
 
 
 def _depends(tags):
@@ -176,7 +180,7 @@ def _requirements(path):
 def _third_party_imports(files, local=()):
     """``{top-level module: [files]}`` of the absolute imports that are not stdlib/local."""
     skip = set(sys.stdlib_module_names) | WORKSPACE_PACKAGES - {'hydranet_perception_msgs'}
-    skip |= set(local)
+    skip |= set(local) | OPTIONAL_MODULES
     found = {}
     for path in files:
         for node in ast.walk(ast.parse(path.read_text(), str(path))):

@@ -20,9 +20,9 @@ import pathlib
 import subprocess
 import sys
 
-from hydranet_perception.data.synthetic import (generate_scene, generate_sequence,
-                                                generate_tracking_sequence)
+from hydranet_perception.data.synthetic import generate_scene, generate_sequence
 from hydranet_perception.data.synthetic_depth import DepthOptions
+from hydranet_perception.data.synthetic_tracking import generate_tracking_sequence
 from hydranet_perception.geometry import PinholeCamera
 from hydranet_perception.schema import default_label_space, LabelSpace, VOID
 import numpy as np

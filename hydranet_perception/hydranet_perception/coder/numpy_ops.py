@@ -21,11 +21,12 @@ Each function returns float32 and matches ``coder.torch_ops`` to float32 roundin
 
 from typing import Sequence, Tuple
 
-from hydranet_perception.coder import STRIDES
+from hydranet_perception.coder import DEPTH_RANGE, STRIDES
 import numpy as np
 
-__all__ = ['anchors_for', 'decode_boxes', 'decode_keypoints', 'feature_sizes',
-           'keypoint_tables', 'make_anchors', 'sigmoid', 'softplus']
+__all__ = ['anchors_for', 'box_distances', 'decode_boxes', 'decode_depth', 'decode_keypoints',
+           'DEPTH_RANGE', 'feature_sizes', 'keypoint_tables', 'make_anchors', 'sigmoid',
+           'softplus']
 
 
 def feature_sizes(height: int, width: int,
@@ -93,17 +94,40 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(np.float32, copy=False)
 
 
+def box_distances(box_raw: np.ndarray) -> np.ndarray:
+    """
+    Return the left, top, right, bottom distances, in strides, of raw box outputs.
+
+    :param box_raw: float[..., 4] (softplus coding) or float[..., 4 * R] (DFL coding,
+        R > 1 bins per side, side-major); see ``hydranet_perception.coder``.
+    :return: float32[..., 4], each >= 0.
+    :raises ValueError: when the last dimension is neither 4 nor a multiple of 4 above 4.
+    """
+    raw = np.asarray(box_raw, np.float32)
+    n = raw.shape[-1]
+    if n == 4:
+        return softplus(raw)
+    if n % 4 or n < 8:
+        raise ValueError(f'detect_box has {n} values per anchor: expected 4 (softplus) or '
+                         '4 * R with R > 1 (DFL)')
+    z = raw.reshape(raw.shape[:-1] + (4, n // 4))
+    e = np.exp(z - z.max(-1, keepdims=True))
+    bins = np.arange(n // 4, dtype=np.float32)
+    return ((e * bins).sum(-1) / e.sum(-1)).astype(np.float32, copy=False)
+
+
 def decode_boxes(box_raw: np.ndarray, anchors: np.ndarray) -> np.ndarray:
     """
     Turn raw distances into boxes.
 
-    :param box_raw: float[..., A, 4] raw left, top, right, bottom (``detect_box``).
+    :param box_raw: float[..., A, 4] or float[..., A, 4 * R] raw left, top, right, bottom
+        (``detect_box``; the coding follows from the width, see ``box_distances``).
     :param anchors: float[A, 3] centre x, centre y, stride in pixels.
     :return: float32[..., A, 4] x1, y1, x2, y2 in pixels, where each distance is
-        ``softplus(raw) * stride``.
+        ``box_distances(raw) * stride``.
     """
     anchors = np.asarray(anchors, np.float32)
-    d = softplus(box_raw) * anchors[:, 2:3]
+    d = box_distances(box_raw) * anchors[:, 2:3]
     c = anchors[:, :2]
     return np.concatenate([c - d[..., :2], c + d[..., 2:]], -1)
 
@@ -139,3 +163,17 @@ def keypoint_tables(label_space) -> Tuple[np.ndarray, np.ndarray]:
             sig[j, :schema.num_keypoints] = np.asarray(schema.oks_sigmas(), np.float32)
     used = np.asarray(label_space.keypoint_mask(), bool).reshape(-1, k)
     return sig, used
+
+
+def decode_depth(log_depth: np.ndarray,
+                 depth_range: Tuple[float, float] = DEPTH_RANGE) -> np.ndarray:
+    """
+    Turn the depth head's log-depth into metres.
+
+    :param log_depth: float[...] natural log of the depth in metres (``depth``).
+    :param depth_range: (min, max) metres the result is clipped to.
+    :return: float32[...] ``exp(clip(log_depth, log(min), log(max)))``, metres.
+    """
+    lo, hi = (np.float32(np.log(float(v))) for v in depth_range)  # as torch rounds them
+    x = np.clip(np.asarray(log_depth, np.float32), lo, hi)
+    return np.exp(x).astype(np.float32, copy=False)

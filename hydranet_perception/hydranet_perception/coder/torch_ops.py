@@ -20,14 +20,15 @@ Used by the model (its anchors and the ``decode=True`` ONNX export) and the loss
 ``coder.numpy_ops`` computes the same without torch.
 """
 
+import math
 from typing import Sequence, Tuple
 
-from hydranet_perception.coder import numpy_ops, STRIDES
+from hydranet_perception.coder import DEPTH_RANGE, numpy_ops, STRIDES
 import torch
 import torch.nn.functional as F
 
-__all__ = ['anchors_for', 'decode_boxes', 'decode_keypoints', 'keypoint_tables',
-           'make_anchors']
+__all__ = ['anchors_for', 'box_distances', 'decode_boxes', 'decode_depth', 'decode_keypoints',
+           'keypoint_tables', 'make_anchors']
 
 
 def make_anchors(sizes: Sequence[Tuple[int, int]], strides: Sequence[int], *,
@@ -65,16 +66,38 @@ def anchors_for(height: int, width: int, strides: Sequence[int] = STRIDES, *,
                         device=device)
 
 
+def box_distances(box_raw: torch.Tensor) -> torch.Tensor:
+    """
+    Return the left, top, right, bottom distances, in strides, of raw box outputs.
+
+    :param box_raw: Tensor[..., 4] (softplus coding) or Tensor[..., 4 * R] (DFL coding,
+        R > 1 bins per side, side-major); see ``hydranet_perception.coder``.
+    :return: Tensor[..., 4] float32, each >= 0.
+    :raises ValueError: when the last dimension is neither 4 nor a multiple of 4 above 4.
+    """
+    raw = box_raw.float()
+    n = int(raw.shape[-1])
+    if n == 4:
+        return F.softplus(raw)
+    if n % 4 or n < 8:
+        raise ValueError(f'detect_box has {n} values per anchor: expected 4 (softplus) or '
+                         '4 * R with R > 1 (DFL)')
+    p = raw.unflatten(-1, (4, n // 4)).softmax(-1)
+    bins = torch.arange(n // 4, device=raw.device, dtype=torch.float32)
+    return (p * bins).sum(-1)
+
+
 def decode_boxes(box_raw: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:
     """
     Turn raw distances into boxes.
 
-    :param box_raw: Tensor[..., A, 4] raw left, top, right, bottom (``detect_box``).
+    :param box_raw: Tensor[..., A, 4] or Tensor[..., A, 4 * R] raw left, top, right,
+        bottom (``detect_box``; the coding follows from the width, see ``box_distances``).
     :param anchors: Tensor[A, 3] centre x, centre y, stride in pixels.
     :return: Tensor[..., A, 4] x1, y1, x2, y2 in pixels, where each distance is
-        ``softplus(raw) * stride``.
+        ``box_distances(raw) * stride``.
     """
-    d = F.softplus(box_raw.float()) * anchors[:, 2:3]
+    d = box_distances(box_raw) * anchors[:, 2:3]
     c = anchors[:, :2]
     return torch.cat([c - d[..., :2], c + d[..., 2:]], -1)
 
@@ -92,6 +115,19 @@ def decode_keypoints(kpt_raw: torch.Tensor, anchors: torch.Tensor
     raw = kpt_raw.float()
     xy = anchors[:, None, :2] + raw[..., :2] * anchors[:, None, 2:3]
     return xy, raw[..., 2].sigmoid()
+
+
+def decode_depth(log_depth: torch.Tensor,
+                 depth_range: Tuple[float, float] = DEPTH_RANGE) -> torch.Tensor:
+    """
+    Turn the depth head's log-depth into metres.
+
+    :param log_depth: Tensor[...] natural log of the depth in metres (``depth``).
+    :param depth_range: (min, max) metres the result is clipped to.
+    :return: Tensor[...] float32 ``exp(clip(log_depth, log(min), log(max)))``, metres.
+    """
+    lo, hi = (math.log(float(v)) for v in depth_range)
+    return log_depth.float().clamp(lo, hi).exp()
 
 
 def keypoint_tables(label_space, device=None) -> Tuple[torch.Tensor, torch.Tensor]:

@@ -17,7 +17,9 @@ Data: synthetic scenes, COCO-format reading and writing, training transforms.
 
 * ``synthetic``: ``generate_scene``, ``generate_sequence`` (numpy + OpenCV only);
 * ``coco``: ``write_coco_split``, ``generate_synthetic_split``, ``CocoDataset``;
-* ``datasets``: the sample format, ``SyntheticDataset``, ``collate``;
+* ``datasets``: the sample format, ``SyntheticDataset``, ``collate``, ``DatasetError``;
+* ``yolo_format`` / ``yolo_export``: the Ultralytics YOLO format, ``YoloDataset`` and
+  ``generate_yolo_dataset``;
 * ``transforms``: ``Letterbox``, ``RandomHorizontalFlip``, ``ColorJitter``, ``Compose``.
 
 The torch-based names are imported lazily, so ``from hydranet_perception.data import
@@ -32,6 +34,8 @@ from hydranet_perception.data.synthetic import (
 _LAZY = {
     'CocoDataset': 'coco', 'write_coco_split': 'coco', 'generate_synthetic_split': 'coco',
     'SyntheticDataset': 'datasets', 'collate': 'datasets', 'scene_to_sample': 'datasets',
+    'DatasetError': 'datasets', 'YoloDataset': 'yolo_format',
+    'generate_yolo_dataset': 'yolo_export',
     'Compose': 'transforms', 'Letterbox': 'transforms',
     'RandomHorizontalFlip': 'transforms', 'ColorJitter': 'transforms',
     'train_transforms': 'transforms', 'eval_transforms': 'transforms',

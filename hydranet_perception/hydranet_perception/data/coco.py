@@ -34,7 +34,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 import cv2
 from hydranet_perception.data.datasets import (
-    collate, image_to_tensor, make_target, Sample, SyntheticDataset, Transform)
+    collate, DatasetError, image_to_tensor, make_target, Sample, SyntheticDataset, Transform)
 from hydranet_perception.data.synthetic import generate_scene, Scene
 from hydranet_perception.schema import (
     ClassInfo, default_label_space, KeypointSchema, LabelSpace, VOID)
@@ -174,6 +174,31 @@ def generate_synthetic_split(out_dir: str, *, seed: int, num_images: int, height
     return write_coco_split(out_dir, scenes, label_space, image_format=image_format)
 
 
+def _read_json(path: str, keys) -> dict:
+    """Read a COCO JSON file that must hold ``keys``; DatasetError naming it otherwise."""
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except OSError as e:
+        raise DatasetError(f'COCO file {path}: {e.strerror or e}') from None
+    except json.JSONDecodeError as e:
+        raise DatasetError(f'COCO file {path} is not valid JSON ({e})') from None
+    missing = [k for k in keys if not isinstance(data, dict) or k not in data]
+    if missing:
+        raise DatasetError(f'COCO file {path} has no {missing}: is it a COCO '
+                           'instances/panoptic file?')
+    return data
+
+
+def _check_images(images: List[dict], image_dir: str, where: str) -> List[str]:
+    """Return a problem per image file that is missing, and one for an empty split."""
+    if not images:
+        return [f'{where}: the split has no images']
+    paths = [(im.get('id'), os.path.join(image_dir, str(im.get('file_name')))) for im in images]
+    return [f'{where}: image id {i}: {p} does not exist' for i, p in paths
+            if not os.path.isfile(p)]
+
+
 def _decode_segmentation(seg, h: int, w: int) -> np.ndarray:
     if isinstance(seg, dict):
         rle = mask_utils.frPyObjects(seg, h, w) if isinstance(seg['counts'], list) else seg
@@ -206,15 +231,13 @@ class CocoDataset(Dataset):
                  panoptic_json: Optional[str] = None, panoptic_dir: Optional[str] = None,
                  label_space: Optional[LabelSpace] = None,
                  transforms: Optional[Transform] = None):
-        with open(instances_json) as f:
-            data = json.load(f)
+        data = _read_json(instances_json, ('images', 'annotations'))
         self.image_dir, self.panoptic_dir, self.transforms = image_dir, panoptic_dir, transforms
         self.images = sorted(data['images'], key=lambda im: im['id'])
         cats = list(data.get('categories', []))
         self.panoptic: Dict[int, dict] = {}
         if panoptic_json is not None:
-            with open(panoptic_json) as f:
-                pan = json.load(f)
+            pan = _read_json(panoptic_json, ('annotations',))
             cats += pan.get('categories', [])
             self.panoptic = {a['image_id']: a for a in pan['annotations']}
             self.panoptic_dir = panoptic_dir or os.path.splitext(panoptic_json)[0]
@@ -224,11 +247,57 @@ class CocoDataset(Dataset):
             names = {c.name: c.id for c in label_space.classes}
             self.cat_to_class = {int(c['id']): names[c['name']] for c in cats
                                  if c['name'] in names}
+            absent = sorted({c['name'] for c in cats} - set(names))
+            if absent and not self.cat_to_class:
+                raise DatasetError(f'{instances_json}: no category is in the label space '
+                                   f'{label_space.names} (categories: {absent})')
         self.label_space = label_space
+        self.stats = {'images': len(self.images), 'annotations': 0, 'skipped_annotations': 0}
         self.anns: Dict[int, List[dict]] = {im['id']: [] for im in self.images}
+        self._sizes = {im['id']: [im['height'], im['width']] for im in self.images
+                       if 'height' in im and 'width' in im}
+        problems = _check_images(self.images, image_dir, instances_json)
         for a in data['annotations']:
-            if a['image_id'] in self.anns and int(a['category_id']) in self.cat_to_class:
+            if a.get('image_id') in self.anns and int(a.get('category_id', -1)) in \
+                    self.cat_to_class:
+                problem = self._check_annotation(a)
+                if problem:
+                    problems.append(f'{instances_json}: annotation id {a.get("id")} '
+                                    f'(image {a["image_id"]}): {problem}')
+                    continue
                 self.anns[a['image_id']].append(a)
+                self.stats['annotations'] += 1
+            else:  # an unknown image or a category outside the label space: COCO skips it
+                self.stats['skipped_annotations'] += 1
+        if problems:
+            more = f'\n  ... and {len(problems) - 10} more' if len(problems) > 10 else ''
+            raise DatasetError(f'{len(problems)} problems in the COCO data:\n  '
+                               + '\n  '.join(problems[:10]) + more)
+
+    def _check_annotation(self, a: dict) -> Optional[str]:
+        """Return why annotation ``a`` cannot be used (None when it can)."""
+        seg = a.get('segmentation')
+        if isinstance(seg, list):
+            if any(not isinstance(p, list) or len(p) < 6 or len(p) % 2 for p in seg):
+                return 'a polygon needs an even number (>= 6) of coordinates x1 y1 x2 y2 ...'
+        elif isinstance(seg, dict):
+            size = self._sizes.get(a['image_id'])
+            if size is not None and list(seg.get('size', [])) != size:
+                return f'RLE size {seg.get("size")} is not the image size {size} (H, W)'
+        elif seg is not None and seg != []:
+            return f'segmentation is a {type(seg).__name__}: use polygons or RLE'
+        bbox = a.get('bbox')
+        if bbox is not None and (len(bbox) != 4 or not all(
+                isinstance(v, (int, float)) and np.isfinite(v) for v in bbox)):
+            return f'bbox {bbox!r} is not [x, y, width, height]'
+        kps = a.get('keypoints')
+        if kps:
+            schema = self.label_space.classes[self.cat_to_class[int(a['category_id'])]]
+            n = schema.keypoint_schema.num_keypoints if schema.keypoint_schema else 0
+            if len(kps) % 3 or len(kps) // 3 != n:
+                return (f'{len(kps)} keypoint values; its category {schema.name!r} has '
+                        f'{n} keypoints (x, y, v each: {3 * n} values)')
+        return None
 
     @staticmethod
     def from_split_dir(out_dir: str, **kwargs) -> 'CocoDataset':
@@ -279,6 +348,10 @@ class CocoDataset(Dataset):
                 continue
             if a.get('segmentation'):
                 m = _decode_segmentation(a['segmentation'], h, w)
+                if m.shape != (h, w):
+                    raise DatasetError(
+                        f'annotation id {a.get("id")}: its mask is {m.shape[1]}x{m.shape[0]}, '
+                        f'image {self.images[index]["file_name"]} is {w}x{h}')
             elif 'bbox' in a:
                 m = np.zeros((h, w), np.uint8)
                 x, y, bw, bh = (int(round(v)) for v in a['bbox'])
@@ -290,13 +363,15 @@ class CocoDataset(Dataset):
                 x, y, bw, bh = (float(v) for v in a['bbox'])
             else:
                 x, y, bw, bh = _extent(m > 0) if m.any() else (0.0, 0.0, 0.0, 0.0)
-            if not ls.classes[cid].is_thing or bw <= 0 or bh <= 0:
+            x1, y1 = min(max(x, 0.0), w), min(max(y, 0.0), h)  # clip to the image
+            x2, y2 = min(max(x + bw, 0.0), w), min(max(y + bh, 0.0), h)
+            if not ls.classes[cid].is_thing or x2 <= x1 or y2 <= y1 or not m.any():
                 continue
             kp = np.zeros((k, 3), np.float32)
             if a.get('keypoints') and k:
                 src = np.asarray(a['keypoints'], np.float32).reshape(-1, 3)[:k]
                 kp[:len(src)] = src * (src[:, 2:] > 0)  # unlabeled keypoints are 0, 0, 0
-            boxes.append([x, y, x + bw, y + bh])
+            boxes.append([x1, y1, x2, y2])
             labels.append(cid)
             masks.append(m)
             kps.append(kp)

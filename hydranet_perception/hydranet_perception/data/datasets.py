@@ -26,7 +26,11 @@ A sample is ``(image, target)``:
   class's schema and keypoints with v = 0 are all zero;
 * ``target['semantic']``: int64[H, W], global class ids, 255 = void;
 * ``target['image_id']``: int;
-* ``target['orig_size']``: int64[2], (H, W) of the image as stored, before transforms.
+* ``target['orig_size']``: int64[2], (H, W) of the image as stored, before transforms;
+* ``target['track_ids']``: int64[N], synthetic scenes only: each instance's track id
+  (>= 1, stable across the frames of one generated sequence);
+* ``target['depth']``: float32[H, W], scenes generated with ``depth=True`` only: the true
+  metric depth (z, metres; 0 = unknown).
 
 Transforms (``hydranet_perception.data.transforms``) may add ``target['letterbox']``.
 """
@@ -40,6 +44,12 @@ import torch
 from torch.utils.data import Dataset
 
 Sample = Tuple[torch.Tensor, Dict[str, torch.Tensor]]
+
+
+class DatasetError(ValueError):
+    """A data set that cannot be read as given; the message names the file (and line)."""
+
+
 Transform = Callable[[torch.Tensor, Dict[str, torch.Tensor]], Sample]
 
 
@@ -83,6 +93,10 @@ def scene_to_sample(scene: Scene, *, image_id: int = 0,
         labels=np.array([inst.class_id for inst in scene.instances], np.int64),
         masks=masks.view(np.uint8), keypoints=kps, semantic=scene.semantic,
         image_id=image_id)
+    target['track_ids'] = torch.as_tensor(
+        np.array([inst.track_id for inst in scene.instances], np.int64).reshape(-1))
+    if scene.depth_true is not None:
+        target['depth'] = torch.as_tensor(np.asarray(scene.depth_true, np.float32))
     return image_to_tensor(scene.image), target
 
 
@@ -126,7 +140,7 @@ def collate(batch: List[Sample]) -> Tuple[torch.Tensor, List[dict]]:
     Stack a list of samples into images float32[B, 3, H, W] and a list of targets.
 
     Images of different sizes are padded at the bottom/right to the largest size
-    (pixels 0, masks 0, semantic void), which leaves boxes and keypoints unchanged.
+    (pixels 0, masks 0, semantic void, depth 0), which leaves boxes and keypoints unchanged.
     """
     images = [b[0] for b in batch]
     targets = [dict(b[1]) for b in batch]
@@ -141,4 +155,6 @@ def collate(batch: List[Sample]) -> Tuple[torch.Tensor, List[dict]]:
                 t['masks'] = torch.nn.functional.pad(t['masks'], (0, pw, 0, ph))
                 t['semantic'] = torch.nn.functional.pad(t['semantic'], (0, pw, 0, ph),
                                                         value=VOID)
+                if 'depth' in t:  # padding has no depth (0 = unknown)
+                    t['depth'] = torch.nn.functional.pad(t['depth'], (0, pw, 0, ph))
     return torch.stack(images), targets

@@ -25,7 +25,11 @@ Two deliberate departures from the stock v2 behaviour:
   (pixel indices), so the flip here is done directly, together with the left/right
   permutation of each class's schema (``KeypointSchema.flip_permutation()``);
 * masks resize with ``NEAREST_EXACT`` (pixel-centre aligned, like the bilinear image),
-  and the semantic map pads with void (255), instance masks with 0.
+  and the semantic map pads with void (255), instance masks with 0;
+* a ``target['depth']`` map (metres, 0 = unknown) moves with the image like a mask
+  (nearest: no depth is invented across an occlusion edge) and pads with 0; its values
+  stay metric (a zoom changes the apparent focal length, not the distance);
+* per-instance ``target['track_ids']`` follow the instances kept.
 
 After every geometric transform a keypoint outside the image gets ``v = 0`` and, like
 every ``v = 0`` keypoint, coordinates ``0, 0``.
@@ -123,6 +127,10 @@ class Letterbox:
                          [nh, nw])
         sem = F.resize(tv_tensors.Mask(t['semantic'].to(torch.uint8)), [nh, nw],
                        interpolation=InterpolationMode.NEAREST_EXACT)
+        depth = t.get('depth')
+        if depth is not None:
+            depth = F.resize(tv_tensors.Mask(depth[None]), [nh, nw],
+                             interpolation=InterpolationMode.NEAREST_EXACT)
         masks = t['masks']
         if n:
             masks = F.resize(tv_tensors.Mask(masks), [nh, nw],
@@ -142,6 +150,9 @@ class Letterbox:
         # ... then pad it to the output size
         pad = [max(oy, 0), max(ox, 0)]
         pad = [pad[1], pad[0], big_w - cw - pad[1], big_h - ch - pad[0]]  # l, t, r, b
+        if depth is not None:
+            depth = F.pad(F.crop(depth, top, left, ch, cw), pad, fill=0)
+            t['depth'] = depth.as_subclass(torch.Tensor)[0]
         img = F.pad(img, pad, fill=self.fill)
         boxes = F.pad(boxes, pad)
         xy = F.pad(xy, pad)
@@ -166,6 +177,8 @@ class Letterbox:
         if 'letterbox' in t:
             old = t['letterbox']
             lb = torch.stack([old[0] * sx, old[1] * sy, old[2] * sx + dx, old[3] * sy + dy])
+        if 'track_ids' in t:
+            t['track_ids'] = t['track_ids'][keep]
         t.update(boxes=boxes[keep], labels=t['labels'][keep], masks=masks[keep],
                  keypoints=_fix_keypoints(kps[keep], big_h, big_w),
                  semantic=sem.as_subclass(torch.Tensor).to(torch.int64), letterbox=lb)
@@ -220,6 +233,8 @@ class RandomHorizontalFlip:
         t['masks'] = F.horizontal_flip(tv_tensors.Mask(t['masks'])).as_subclass(torch.Tensor)
         t['semantic'] = F.horizontal_flip(tv_tensors.Mask(t['semantic'])).as_subclass(
             torch.Tensor)
+        if 'depth' in t:
+            t['depth'] = t['depth'].flip(-1)
         kps = t['keypoints'].clone()
         if kps.numel():
             kps[..., 0] = w - kps[..., 0]

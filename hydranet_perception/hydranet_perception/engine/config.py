@@ -23,11 +23,13 @@ import yaml
 @dataclass
 class DataConfig:
     """
-    Where images come from: a synthetic split from a seed, or a COCO folder.
+    Where images come from: a synthetic split from a seed, a COCO folder or a YOLO dataset.
 
     ``kind: synthetic`` uses ``seed``, ``num_images``, ``height``, ``width``;
     ``kind: coco`` uses ``root`` (a split written by ``write_coco_split``: images/,
-    annotations/instances.json, optional annotations/panoptic.json) or explicit paths.
+    annotations/instances.json, optional annotations/panoptic.json) or explicit paths;
+    ``kind: yolo`` uses ``data_yaml`` (an Ultralytics data.yaml) and ``split`` (its
+    ``train``, ``val`` or ``test`` entry); see ``data/yolo_format.py``.
     """
 
     kind: str = 'synthetic'
@@ -40,6 +42,8 @@ class DataConfig:
     image_dir: str = ''
     panoptic_json: str = ''
     panoptic_dir: str = ''
+    data_yaml: str = ''
+    split: str = 'train'
 
 
 @dataclass
@@ -74,6 +78,10 @@ class TrainConfig:
     log_every: int = 10
     ckpt_every: int = 200
     out_dir: str = 'out/train'
+    init_from: str = ''  # a checkpoint to start from (names and shapes that match)
+    backbone_weights: str = ''  # a local torchvision state dict for model.backbone
+    ema_decay: float = 0.998  # EMA of the weights (saved and evaluated); 0 turns it off
+    ema_tau: float = 200.0  # updates: the EMA decay ramps as 1 - exp(-updates / tau)
     device: str = 'auto'
 
 
@@ -115,7 +123,44 @@ def load_train_config(path_or_dict) -> TrainConfig:
         raise ValueError(f'amp={cfg.amp!r}: use auto, bf16, fp16 or off')
     if any(s % 32 for s in cfg.input_size):
         raise ValueError(f'input_size {cfg.input_size} must be multiples of 32')
+    for name, d in (('train', cfg.train), ('val', cfg.val)):
+        if d is not None and d.kind not in ('synthetic', 'coco', 'yolo'):
+            raise ValueError(f'{name}.kind={d.kind!r}: use synthetic, coco or yolo')
+        if d is not None and d.kind == 'yolo' and not d.data_yaml:
+            raise ValueError(f'{name}.kind yolo needs {name}.data_yaml (a data.yaml path)')
+    if isinstance(cfg.model, dict) and cfg.model.get('label_space') == 'data':
+        cfg.model = dict(cfg.model, label_space=data_label_space(cfg.train).to_dict())
     return cfg
+
+
+def data_label_space(cfg: DataConfig):
+    """
+    Return the label space a data set declares (``model.label_space: data``).
+
+    :param cfg: a ``yolo`` (names, keypoints of data.yaml) or ``coco`` (categories) data
+        config.
+    :return: a ``LabelSpace``.
+    :raises ValueError: for synthetic data (it uses the default label space) or bad files.
+    """
+    if cfg.kind == 'yolo':
+        from hydranet_perception.data.yolo_format import load_data_yaml
+        return load_data_yaml(cfg.data_yaml).label_space
+    if cfg.kind == 'coco':
+        import json
+        import os
+        from hydranet_perception.data.coco import label_space_from_categories
+        paths = ([os.path.join(cfg.root, 'annotations', 'instances.json'),
+                  os.path.join(cfg.root, 'annotations', 'panoptic.json')] if cfg.root
+                 else [cfg.instances_json, cfg.panoptic_json])
+        cats = []
+        for p in paths:
+            if p and os.path.isfile(p):
+                with open(p) as f:
+                    cats += json.load(f).get('categories', [])
+        if not cats:
+            raise ValueError(f'model.label_space: data: no categories in {paths}')
+        return label_space_from_categories(cats)[0]
+    raise ValueError('model.label_space: data needs train.kind yolo or coco')
 
 
 def to_dict(cfg) -> Dict[str, Any]:

@@ -18,7 +18,9 @@
 Evaluates on a COCO split (``--coco-root``, as written by ``write_coco_split``) or on a
 synthetic split generated on the fly from a seed (``--synthetic-seed N --num-images M``)
 that the model never saw. Keypoint AP is computed per class with that class's OKS
-sigmas (pycocotools takes one sigma vector per evaluation), then averaged.
+sigmas (pycocotools takes one sigma vector per evaluation), then averaged.  OKS uses
+COCO's conventions throughout: the ground truth's segment area (the visible mask's
+pixel count, ``area`` in the annotations) and the data set's sigmas.
 """
 
 import argparse
@@ -88,6 +90,22 @@ def _coco_eval(gt: COCO, results: List[Dict], iou_type: str, *, cat_ids=None,
     return float(max(ev.stats[0], 0.0))
 
 
+def _oks_sigmas(model_class, data_label_space) -> tuple:
+    """
+    Return the OKS sigmas to score a class with: the data set's, else the model's.
+
+    The metric belongs to the data: two checkpoints scored on one split use the same
+    sigmas, whatever schema version each was trained with.
+    """
+    try:
+        schema = data_label_space.by_name(model_class.name).keypoint_schema
+    except KeyError:
+        schema = None
+    if schema is not None and schema.num_keypoints == model_class.keypoint_schema.num_keypoints:
+        return schema.oks_sigmas()
+    return model_class.keypoint_schema.oks_sigmas()
+
+
 def evaluate(predictor, dataset: CocoDataset, instances_json: str, *, limit: int = 0) -> Dict:
     """
     Run ``predictor`` over ``dataset`` and compute every metric; return the report.
@@ -121,9 +139,10 @@ def evaluate(predictor, dataset: CocoDataset, instances_json: str, *, limit: int
     report['segm_AP'] = _coco_eval(gt, results, 'segm')
     kp = {}
     for c in ls.classes:
-        if c.keypoint_schema is not None and c.id in cat_of_class:
+        if (c.keypoint_schema is not None and c.id in cat_of_class
+                and dataset.label_space.classes[data_ids[c.name]].keypoint_schema):
             kp[c.name] = _coco_eval(gt, results, 'keypoints', cat_ids=[cat_of_class[c.id]],
-                                    sigmas=c.keypoint_schema.oks_sigmas())
+                                    sigmas=_oks_sigmas(c, dataset.label_space))
     report['keypoints_AP_per_class'] = kp
     report['keypoints_AP'] = float(np.mean(list(kp.values()))) if kp else None
     things = [c for c in ls.classes if c.is_thing and c.id in cat_of_class]
@@ -132,10 +151,11 @@ def evaluate(predictor, dataset: CocoDataset, instances_json: str, *, limit: int
             c.name: _coco_eval(gt, results, iou_type, cat_ids=[cat_of_class[c.id]])
             for c in things}
     pqr = pq.compute()
+    no_pq = not pqr['per_class']  # no panoptic truth (e.g. YOLO labels): no PQ, not 0
     for key in ('pq', 'sq', 'rq'):
-        report[key.upper()] = pqr['all'][key]
-    report['PQ_things'] = pqr['things']['pq']
-    report['PQ_stuff'] = pqr['stuff']['pq']
+        report[key.upper()] = None if no_pq else pqr['all'][key]
+    report['PQ_things'] = None if no_pq else pqr['things']['pq']
+    report['PQ_stuff'] = None if no_pq else pqr['stuff']['pq']
     report['PQ_per_class'] = {ls.names[int(c)]: v['pq'] for c, v in pqr['per_class'].items()}
     return report
 
@@ -169,6 +189,8 @@ def main(argv=None):
     src.add_argument('--coco-root', help='a COCO split folder (images/, annotations/)')
     src.add_argument('--synthetic-seed', type=int, default=None,
                      help='generate a synthetic split from this seed')
+    src.add_argument('--yolo', metavar='DATA_YAML', help='a YOLO dataset (its --split)')
+    ap.add_argument('--split', default='val', help='split of --yolo: train, val or test')
     ap.add_argument('--num-images', type=int, default=100)
     ap.add_argument('--size', default='480x640', help='HxW of generated images')
     ap.add_argument('--device', default='auto')
@@ -187,24 +209,41 @@ def main(argv=None):
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        if args.coco_root:
-            root = args.coco_root
+        if args.yolo:
+            from hydranet_perception.data.yolo_export import open_yolo_truth
+            try:
+                dataset, truth = open_yolo_truth(args.yolo, split=args.split, out_dir=tmp)
+            except ValueError as e:
+                print(f'hydranet-eval: {e}', file=sys.stderr)
+                return 2
+            report = evaluate(predictor, dataset, truth, limit=args.num_images)
         else:
-            seed = 999 if args.synthetic_seed is None else args.synthetic_seed
-            h, w = (int(v) for v in args.size.lower().split('x'))
-            root = tmp
-            generate_synthetic_split(root, seed=seed, num_images=args.num_images,
-                                     height=h, width=w)
-        dataset = CocoDataset.from_split_dir(root)
-        report = evaluate(predictor, dataset,
-                          str(pathlib.Path(root) / 'annotations' / 'instances.json'),
-                          limit=args.num_images)
+            if args.coco_root:
+                root = args.coco_root
+            else:
+                seed = 999 if args.synthetic_seed is None else args.synthetic_seed
+                h, w = (int(v) for v in args.size.lower().split('x'))
+                root = tmp
+                generate_synthetic_split(root, seed=seed, num_images=args.num_images,
+                                         height=h, width=w)
+            dataset = CocoDataset.from_split_dir(root)
+            report = evaluate(predictor, dataset,
+                              str(pathlib.Path(root) / 'annotations' / 'instances.json'),
+                              limit=args.num_images)
+            if 'depth' in predictor.tasks and not args.coco_root:  # generated: depth known
+                from hydranet_perception.engine.metrics_depth import evaluate_depth
+                report['depth'] = evaluate_depth(predictor, seed=seed,
+                                                 num_images=args.num_images, height=h, width=w)
     report.update(checkpoint=str(predictor.weights_path), backend=args.backend,
-                  data=args.coco_root or f'synthetic seed {args.synthetic_seed}')
+                  data=(f'yolo {args.yolo} ({args.split})' if args.yolo else args.coco_root
+                        or f'synthetic seed {args.synthetic_seed}'))
     (out / 'report.json').write_text(json.dumps(report, indent=2) + '\n')
     from hydranet_perception.engine.plots import plot_report
     plot_report(report, out / 'report.png')
     print(format_report(report))
+    for method, regions in (report.get('depth') or {}).items():
+        print(f'depth {method:27s} ' + ', '.join(
+            f'{r} AbsRel {v["abs_rel"]:.3f} d1 {v["delta1"]:.3f}' for r, v in regions.items()))
     print(f'report: {out / "report.json"}')
     return 0
 

@@ -32,14 +32,17 @@ import time
 from typing import Dict, Optional
 
 from hydranet_perception.data.coco import CocoDataset
-from hydranet_perception.data.datasets import collate, SyntheticDataset
+from hydranet_perception.data.datasets import collate, DatasetError, SyntheticDataset
 from hydranet_perception.data.transforms import eval_transforms, train_transforms
 from hydranet_perception.engine.config import DataConfig, load_train_config, to_dict, \
     TrainConfig
+from hydranet_perception.engine.ema import ModelEMA
 from hydranet_perception.inference.devices import resolve_device
 from hydranet_perception.losses import build_balancer, compute_losses
 from hydranet_perception.model import build_model, load_model_config
-from hydranet_perception.model.checkpoint import load_checkpoint, save_checkpoint
+from hydranet_perception.model.checkpoint import CheckpointError, load_checkpoint, \
+    save_checkpoint
+from hydranet_perception.model.init_from import init_from_checkpoint
 from hydranet_perception.schema import default_label_space
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
@@ -55,20 +58,31 @@ def autocast_for(device: torch.device, amp: str):
     return torch.autocast(device.type, dtype=dtype)
 
 
-def build_dataset(cfg: DataConfig, *, label_space, size, train: bool, scale_range=(1, 1)):
-    """Build the dataset a DataConfig describes, with training or evaluation transforms."""
+def build_dataset(cfg: DataConfig, *, label_space, size, train: bool, scale_range=(1, 1),
+                  depth: bool = False):
+    """
+    Build the dataset a DataConfig describes, with training or evaluation transforms.
+
+    ``depth``: generated scenes also carry their metric depth (the depth head's target).
+    """
     tf = (train_transforms(label_space, size, scale_range=scale_range) if train
           else eval_transforms(size))
     if cfg.kind == 'synthetic':
         return SyntheticDataset(cfg.num_images, seed=cfg.seed, height=cfg.height,
-                                width=cfg.width, label_space=label_space, transforms=tf)
+                                width=cfg.width, label_space=label_space, transforms=tf,
+                                **({'depth': True} if depth else {}))
     if cfg.kind == 'coco':
         if cfg.root:
-            return CocoDataset.from_split_dir(cfg.root, transforms=tf)
+            return CocoDataset.from_split_dir(cfg.root, transforms=tf, label_space=label_space)
         return CocoDataset(cfg.instances_json, cfg.image_dir,
                            panoptic_json=cfg.panoptic_json or None,
-                           panoptic_dir=cfg.panoptic_dir or None, transforms=tf)
-    raise ValueError(f'data kind {cfg.kind!r}: use synthetic or coco')
+                           panoptic_dir=cfg.panoptic_dir or None, transforms=tf,
+                           label_space=label_space)
+    if cfg.kind == 'yolo':
+        from hydranet_perception.data.yolo_format import YoloDataset
+        return YoloDataset(cfg.data_yaml, split=cfg.split, label_space=label_space,
+                           transforms=tf)
+    raise ValueError(f'data kind {cfg.kind!r}: use synthetic, coco or yolo')
 
 
 class _Dist:
@@ -116,8 +130,14 @@ def _targets_to(targets, device):
             for t in targets]
 
 
-def train(cfg: TrainConfig, *, resume: Optional[str] = None, progress: bool = True) -> Dict:
-    """Train as ``cfg`` says; return a summary (steps, seconds, last losses, paths)."""
+def train(cfg: TrainConfig, *, resume: Optional[str] = None, progress: bool = True,
+          init_from: Optional[str] = None) -> Dict:
+    """
+    Train as ``cfg`` says; return a summary (steps, seconds, last losses, paths).
+
+    ``resume`` continues a run (same config); ``init_from`` starts a new run from another
+    checkpoint's weights where names and shapes match (``model/init_from.py``).
+    """
     dist = _Dist(cfg.device)
     torch.manual_seed(cfg.seed + dist.rank)
     out = pathlib.Path(cfg.out_dir)
@@ -144,13 +164,28 @@ def train(cfg: TrainConfig, *, resume: Optional[str] = None, progress: bool = Tr
             balancer.load_state_dict(train_state['balancer'])
         step = int(train_state.get('step', 0))
         elapsed0 = float(train_state.get('elapsed_s', 0.0))  # the time budget continues
+    elif init_from or cfg.init_from or cfg.backbone_weights:
+        if cfg.backbone_weights:  # a local torchvision state dict (ImageNet) for the trunk
+            from hydranet_perception.model.backbone_torchvision import load_backbone_weights
+            report = load_backbone_weights(model, cfg.backbone_weights)
+            if dist.main:
+                print(f'backbone weights {cfg.backbone_weights}:', report.text(), flush=True)
+        if init_from or cfg.init_from:
+            report = init_from_checkpoint(model, init_from or cfg.init_from,
+                                          target_label_space=label_space)
+            if dist.main:
+                print(report.text(), flush=True)
+    ema = ModelEMA(model, decay=cfg.ema_decay, tau=cfg.ema_tau) if cfg.ema_decay else None
+    if ema is not None and resume and train_state.get('ema'):
+        ema.load_state_dict(train_state['ema'])
     net = model
     if dist.world > 1:
         net = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[dist.device.index] if dist.device.type == 'cuda' else None,
             find_unused_parameters=set(cfg.tasks) != set(model.tasks))
     ds = build_dataset(cfg.train, label_space=label_space, size=tuple(cfg.input_size),
-                       train=True, scale_range=tuple(cfg.scale_range))
+                       train=True, scale_range=tuple(cfg.scale_range),
+                       depth='depth' in cfg.tasks)
     sampler = DistributedSampler(ds, num_replicas=dist.world, rank=dist.rank, shuffle=True,
                                  seed=cfg.seed) if dist.world > 1 else None
     loader = DataLoader(ds, batch_size=cfg.batch_size, shuffle=sampler is None,
@@ -174,10 +209,12 @@ def train(cfg: TrainConfig, *, resume: Optional[str] = None, progress: bool = Tr
     last_terms: Dict[str, float] = {}
     model.train()
     stop = False
+    data_wait, t_ready = 0.0, time.monotonic()  # seconds the step waited for batches
     while not stop:
         if sampler is not None:
             sampler.set_epoch(epoch)
         for images, targets in loader:
+            data_wait += time.monotonic() - t_ready
             frac = run_fraction(step, time.monotonic() - t_start, cfg)
             if dist.world > 1:  # every rank must stop at the same step
                 flag = torch.tensor([frac], device=dist.device)
@@ -200,10 +237,13 @@ def train(cfg: TrainConfig, *, resume: Optional[str] = None, progress: bool = Tr
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip)
             scaler.step(opt)
             scaler.update()
+            if ema is not None:
+                ema.update(model)
             step += 1
             if dist.main and (step % cfg.log_every == 0 or step == 1):
                 last_terms = {k: float(v) for k, v in terms.items()}
                 last_terms['total'] = float(total.detach())
+                last_terms['data_wait_s'] = round(data_wait, 3)
                 row = {'step': step, 'epoch': epoch, 'lr': opt.param_groups[0]['lr'],
                        'seconds': round(time.monotonic() - t_start, 2), **last_terms}
                 if writer is None:
@@ -218,12 +258,13 @@ def train(cfg: TrainConfig, *, resume: Optional[str] = None, progress: bool = Tr
                     bar.set_postfix(loss=f'{float(total):.3f}')
             if bar is not None:
                 bar.update(1)
+            t_ready = time.monotonic()
             if dist.main and step % cfg.ckpt_every == 0:
                 el = time.monotonic() - t_start
-                _save(out / 'last.pt', model, model_cfg, cfg, opt, balancer, step, el)
-                # Weights-only snapshots, to compare runs at equal step budgets.
-                _save(out / f'step_{step:06d}.pt', model, model_cfg, cfg, None, balancer, step,
-                      el)
+                _save(out / 'last.pt', model, model_cfg, cfg, opt, balancer, step, el, ema=ema)
+                # Weights-only snapshots (averaged), to compare runs at equal step budgets.
+                _save(out / f'step_{step:06d}.pt', ema.module if ema else model, model_cfg,
+                      cfg, None, balancer, step, el)
         epoch += 1
     seconds = time.monotonic() - t_start
     summary = {'steps': step, 'seconds': round(seconds, 1), 'last_losses': last_terms,
@@ -232,8 +273,13 @@ def train(cfg: TrainConfig, *, resume: Optional[str] = None, progress: bool = Tr
         if bar is not None:
             bar.close()
         log_f.close()
-        _save(out / 'last.pt', model, model_cfg, cfg, opt, balancer, step, seconds)
-        _save(out / 'final.pt', model, model_cfg, cfg, None, balancer, step, seconds)
+        _save(out / 'last.pt', model, model_cfg, cfg, opt, balancer, step, seconds, ema=ema)
+        # final.pt holds the averaged weights (what is evaluated and shipped); final_raw.pt
+        # the last raw ones, to measure what the average brings.
+        _save(out / 'final.pt', ema.module if ema else model, model_cfg, cfg, None, balancer,
+              step, seconds)
+        if ema is not None:
+            _save(out / 'final_raw.pt', model, model_cfg, cfg, None, balancer, step, seconds)
         summary.update(checkpoint=str(out / 'final.pt'), resume=str(out / 'last.pt'))
         try:
             from hydranet_perception.engine.plots import plot_losses
@@ -244,11 +290,13 @@ def train(cfg: TrainConfig, *, resume: Optional[str] = None, progress: bool = Tr
     return summary
 
 
-def _save(path, model, model_cfg, cfg, opt, balancer, step, elapsed_s):
+def _save(path, model, model_cfg, cfg, opt, balancer, step, elapsed_s, *, ema=None):
     train_state = {'step': step, 'balancer': balancer.state_dict(),
                    'elapsed_s': round(float(elapsed_s), 2)}
     if opt is not None:
         train_state['optimizer'] = opt.state_dict()
+    if ema is not None:
+        train_state['ema'] = ema.state_dict()
     save_checkpoint(path, model=model, config=model_cfg,
                     meta={'train_config': to_dict(cfg), 'train_state': train_state,
                           'task_weights': balancer.describe()})
@@ -260,6 +308,9 @@ def main(argv=None):
                                  description=__doc__.strip().splitlines()[0])
     ap.add_argument('config', help='training YAML (see config/train_n.yaml)')
     ap.add_argument('--resume', help='continue from a last.pt')
+    ap.add_argument('--init-from', metavar='CKPT',
+                    help='start from these weights where names and shapes match, '
+                    're-initialise the rest (new classes, schemas, heads); a new run')
     ap.add_argument('--out', help='override out_dir')
     ap.add_argument('--max-steps', type=int, help='override max_steps')
     ap.add_argument('--time-budget-min', type=float, help='override time_budget_min')
@@ -276,7 +327,16 @@ def main(argv=None):
         cfg.max_steps = args.max_steps
     if args.time_budget_min is not None:
         cfg.time_budget_min = args.time_budget_min
-    summary = train(cfg, resume=args.resume, progress=not args.no_progress)
+    if args.resume and args.init_from:
+        print('hydranet-train: --resume continues a run, --init-from starts a new one: '
+              'give one', file=sys.stderr)
+        return 2
+    try:
+        summary = train(cfg, resume=args.resume, progress=not args.no_progress,
+                        init_from=args.init_from)
+    except (CheckpointError, DatasetError) as e:
+        print(f'hydranet-train: {e}', file=sys.stderr)
+        return 2
     if int(os.environ.get('RANK', '0')) == 0:
         print({k: v for k, v in summary.items() if k != 'last_losses'})
         print('last losses:', {k: round(v, 4) for k, v in summary['last_losses'].items()})

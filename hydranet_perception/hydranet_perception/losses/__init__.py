@@ -19,11 +19,14 @@ from hydranet_perception.losses.assign import assign, Assignment
 from hydranet_perception.losses.balancing import build_balancer, FixedWeighting, \
     UncertaintyWeighting
 from hydranet_perception.losses.compute import compute_losses, thing_channels
+from hydranet_perception.losses.depth import depth_loss
 from hydranet_perception.losses.detection import detection_loss
+from hydranet_perception.losses.identity import identity_loss
 from hydranet_perception.losses.keypoints import keypoint_loss, keypoint_tables
 from hydranet_perception.losses.masks import mask_loss
 from hydranet_perception.losses.semantic import semantic_loss
 
-__all__ = ['assign', 'Assignment', 'build_balancer', 'compute_losses', 'detection_loss',
-           'FixedWeighting', 'keypoint_loss', 'keypoint_tables', 'mask_loss',
-           'semantic_loss', 'thing_channels', 'UncertaintyWeighting']
+__all__ = ['assign', 'Assignment', 'build_balancer', 'compute_losses', 'depth_loss',
+           'detection_loss', 'FixedWeighting', 'identity_loss', 'keypoint_loss',
+           'keypoint_tables', 'mask_loss', 'semantic_loss', 'thing_channels',
+           'UncertaintyWeighting']

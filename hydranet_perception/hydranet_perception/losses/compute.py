@@ -19,7 +19,9 @@ from typing import Dict, List, Tuple
 
 from hydranet_perception.coder.torch_ops import decode_boxes
 from hydranet_perception.losses.assign import assign
+from hydranet_perception.losses.depth import depth_loss
 from hydranet_perception.losses.detection import detection_loss
+from hydranet_perception.losses.identity import identity_loss
 from hydranet_perception.losses.keypoints import keypoint_loss, keypoint_tables
 from hydranet_perception.losses.masks import mask_loss
 from hydranet_perception.losses.semantic import semantic_loss
@@ -58,7 +60,9 @@ def compute_losses(outputs: Dict[str, torch.Tensor], targets: List[dict], *,
         'boxes' Tensor[N, 4] x1, y1, x2, y2 in network-input pixels, 'labels'
         Tensor[N] int64 global thing ids, 'masks' Tensor[N, H, W] 0/1,
         'keypoints' Tensor[N, K, 3] (x, y, COCO v), 'semantic' Tensor[H, W] int64
-        (255 void).  Missing 'masks', 'keypoints' or 'semantic' skip that term.
+        (255 void), 'depth' Tensor[H, W] metres (0 unknown), 'track_ids' Tensor[N]
+        int64 (>= 1) and 'identity_group' int.  Missing 'masks', 'keypoints',
+        'semantic', 'depth' or 'track_ids' skip that term.
     :param cfg: the model config (label space and loss gains).
     :param balancer: a module from ``build_balancer``.
     :return: (total Tensor[] with grad, terms): terms are detached Tensor[] named
@@ -88,8 +92,14 @@ def compute_losses(outputs: Dict[str, torch.Tensor], targets: List[dict], *,
                                                channels, sigmas=sigmas, used=used,
                                                oks_gain=lc.kpt_oks, dist_gain=lc.kpt_dist,
                                                vis_gain=lc.kpt_vis)
+        if 'identity' in out:
+            terms['identity'] = identity_loss(out['identity'], targets, assignment,
+                                              con_gain=lc.id_con)
     if 'semantic' in out:
         terms['semantic'] = semantic_loss(out['semantic'], targets, ce_gain=lc.sem_ce)
+    if 'depth' in out:
+        terms['depth'] = depth_loss(out['depth'], targets, l1_gain=lc.depth_l1,
+                                    si_gain=lc.depth_si)
     task_losses = {t: sum(d.values()) for t, d in terms.items()}
     total, weights = balancer(task_losses)
     flat: Dict[str, torch.Tensor] = {}

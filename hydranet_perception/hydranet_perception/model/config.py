@@ -19,12 +19,20 @@ Model configuration: nested dataclasses loaded from YAML or a dict.
 A ``ModelConfig`` fully describes the network (``build_model(cfg)``) and travels in
 every checkpoint (``cfg.to_dict()``), so a checkpoint rebuilds its own model::
 
+    family: hydranet        # hydranet | yolov8: the detect and mask heads' layers
     size: n                 # n | s | m: width and depth multipliers (YOLOv8-like)
     heads: [detect, masks, semantic, keypoints]
     num_prototypes: 32
     input_size: [480, 640]  # H, W; multiples of 32
     label_space: default    # or the dict of LabelSpace.to_dict()
     loss: {box: 5.0, ...}   # see LossConfig
+    freeze: []              # parts kept fixed in training: backbone, neck, heads
+    backbone: csp           # csp, or a torchvision network (backbone_torchvision.py)
+
+``family: yolov8`` builds the detect and mask heads of Ultralytics YOLOv8-seg
+(``model/yolov8_detect.py``, ``model/yolov8_masks.py``) on the same backbone and neck,
+so that its weights import tensor for tensor (``hydranet-import``); a config without
+the key (older checkpoints) is the ``hydranet`` family.
 """
 
 from dataclasses import asdict, dataclass, field, fields
@@ -35,8 +43,15 @@ from hydranet_perception.coder import STRIDES
 from hydranet_perception.schema import default_label_space, LabelSpace
 import yaml
 
-TASKS = ('detect', 'masks', 'semantic', 'keypoints')
-NEEDS_DETECT = ('masks', 'keypoints')
+TASKS = ('detect', 'masks', 'semantic', 'keypoints', 'depth', 'identity')
+NEEDS_DETECT = ('masks', 'keypoints', 'identity')
+# Heads built when a config names none: the shipped four (depth and identity are opt-in).
+DEFAULT_HEADS = ('detect', 'masks', 'semantic', 'keypoints')
+FAMILIES = ('hydranet', 'yolov8')
+# csp: the YOLOv8-like backbone; the others: torchvision networks (backbone_torchvision.py)
+BACKBONES = ('csp', 'resnet18', 'resnet34', 'resnet50', 'mobilenet_v3_small',
+             'mobilenet_v3_large', 'efficientnet_b0')
+FREEZABLE = ('backbone', 'neck') + TASKS
 
 # size -> (depth multiple, width multiple, max channels), as in YOLOv8.
 SIZES = {'n': (0.33, 0.25, 1024), 's': (0.33, 0.50, 1024), 'm': (0.67, 0.75, 768)}
@@ -50,7 +65,9 @@ class LossConfig:
     Detection: ``cls`` (BCE against IoU-aware soft targets) and ``box`` (GIoU);
     masks: ``mask_bce`` and ``mask_dice``; keypoints: ``kpt_oks``, ``kpt_dist`` and
     ``kpt_vis``;
-    semantic: ``sem_ce``.  The assigner is task-aligned (see ``losses/assign.py``):
+    semantic: ``sem_ce``; depth: ``depth_l1`` (L1 of log depth) and ``depth_si``
+    (scale-invariant log error); identity: ``id_con`` (supervised contrastive).
+    The assigner is task-aligned (see ``losses/assign.py``):
     ``topk`` candidates per object, metric ``score**alpha * iou**beta``, candidates
     within the box or within ``center_radius`` strides of its centre.
     """
@@ -63,6 +80,9 @@ class LossConfig:
     kpt_dist: float = 1.0
     kpt_vis: float = 1.0
     sem_ce: float = 1.0
+    depth_l1: float = 1.0
+    depth_si: float = 1.0
+    id_con: float = 1.0
     topk: int = 10
     alpha: float = 0.5
     beta: float = 6.0
@@ -77,24 +97,44 @@ class ModelConfig:
     :ivar size: 'n', 's' or 'm'; picks width/depth multipliers unless ``width`` or
         ``depth`` override them.
     :ivar label_space: classes, thing/stuff split and keypoint schemas.
-    :ivar heads: heads built, a subset of ``TASKS``; masks and keypoints need detect.
+    :ivar heads: heads built, a subset of ``TASKS``; masks, keypoints and identity need
+        detect.
     :ivar num_prototypes: P, prototype masks of the mask head.
     :ivar input_size: (H, W) the network is meant to run at (multiples of 32).
     :ivar width: optional width multiple overriding the size's.
     :ivar depth: optional depth multiple overriding the size's.
     :ivar loss: loss gains and assigner settings.
+    :ivar embedding_dim: D, the identity head's embedding size.
+    :ivar family: 'hydranet' (this project's heads) or 'yolov8' (Ultralytics YOLOv8-seg's
+        detect and mask heads, DFL box coding: see ``hydranet_perception.coder``).
+    :ivar backbone: 'csp' (YOLOv8-like, sized by ``size``) or a torchvision network of
+        ``backbone_torchvision.TORCHVISION_BACKBONES`` (projected to the CSP channels).
+    :ivar freeze: parts whose weights stay fixed in training (``FREEZABLE``): their
+        parameters do not require gradients and their batch norms keep their statistics.
     """
 
     size: str = 'n'
     label_space: LabelSpace = field(default_factory=default_label_space)
-    heads: Tuple[str, ...] = TASKS
+    heads: Tuple[str, ...] = DEFAULT_HEADS
     num_prototypes: int = 32
     input_size: Tuple[int, int] = (480, 640)
     width: Optional[float] = None
     depth: Optional[float] = None
     loss: LossConfig = field(default_factory=LossConfig)
+    embedding_dim: int = 32
+    family: str = 'hydranet'
+    backbone: str = 'csp'
+    freeze: Tuple[str, ...] = ()
 
     def __post_init__(self):
+        if self.family not in FAMILIES:
+            raise ValueError(f'model family {self.family!r}: use one of {list(FAMILIES)}')
+        if self.backbone not in BACKBONES:
+            raise ValueError(f'backbone {self.backbone!r}: use one of {list(BACKBONES)}')
+        self.freeze = tuple(self.freeze)
+        bad = [p for p in self.freeze if p not in FREEZABLE]
+        if bad:
+            raise ValueError(f'freeze {bad}: choose parts among {list(FREEZABLE)}')
         if self.size not in SIZES:
             raise ValueError(f'model size {self.size!r}: use one of {sorted(SIZES)}')
         self.heads = tuple(self.heads)
@@ -112,6 +152,8 @@ class ModelConfig:
         if len(self.input_size) != 2 or any(s <= 0 or s % 32 for s in self.input_size):
             raise ValueError(f'input_size {self.input_size}: two positive multiples of 32 '
                              '(H, W)')
+        if self.embedding_dim < 2:
+            raise ValueError(f'embedding_dim={self.embedding_dim} must be >= 2')
         if self.num_prototypes < 1:
             raise ValueError(f'num_prototypes={self.num_prototypes} must be >= 1')
 
@@ -136,7 +178,10 @@ class ModelConfig:
         return {'size': self.size, 'label_space': self.label_space.to_dict(),
                 'heads': list(self.heads), 'num_prototypes': self.num_prototypes,
                 'input_size': list(self.input_size), 'width': self.width,
-                'depth': self.depth, 'loss': asdict(self.loss)}
+                'depth': self.depth, 'loss': asdict(self.loss),
+                'embedding_dim': self.embedding_dim, 'family': self.family,
+                'backbone': self.backbone,
+                'freeze': list(self.freeze)}
 
 
 def _label_space(value: Any) -> LabelSpace:
@@ -184,7 +229,7 @@ def load_model_config(path_or_dict: Union[str, pathlib.Path, Dict[str, Any], Non
     kwargs = dict(data)
     kwargs['loss'] = loss
     kwargs['label_space'] = _label_space(data.get('label_space'))
-    for key in ('heads', 'input_size'):
+    for key in ('heads', 'input_size', 'freeze'):
         if key in kwargs:
             kwargs[key] = tuple(kwargs[key])
     return ModelConfig(**kwargs)

@@ -19,11 +19,13 @@ ONNX export of the raw forward pass (decoding, NMS and fusion stay outside the g
 The exported graph has one input ``images`` (float32[B, 3, H, W], RGB in [0, 1]) and
 one output per raw tensor of the requested tasks, named as in ``HydraNet.forward``
 (``detect_cls``, ``detect_box``, ``detect_anchors``, ``masks_coef``, ``masks_protos``,
-``keypoints``, ``semantic``).  With ``decode=True`` the graph also decodes: it emits
-``detect_scores`` (probabilities) and ``detect_boxes`` (x1, y1, x2, y2 in pixels)
-instead of ``detect_cls``/``detect_box``, and ``keypoints`` as x, y in pixels and a
-visibility probability; the default (``decode=False``) is the raw forward, identical to
-PyTorch's, which is what ``postprocess`` and the ``Predictor`` backends consume.
+``keypoints``, ``semantic``, ``depth`` (log metres), ``identity`` (unit embeddings)).
+With ``decode=True`` the graph also decodes: it emits ``detect_scores``
+(probabilities) and ``detect_boxes`` (x1, y1, x2, y2 in pixels) instead of
+``detect_cls``/``detect_box``, ``keypoints`` as x, y in pixels and a visibility
+probability, and ``depth`` in metres; the default (``decode=False``) is the raw
+forward, identical to PyTorch's, which is what ``postprocess`` and the ``Predictor``
+backends consume.
 The model config (JSON) is stored in the ONNX metadata under ``hydranet_config``
 (``hydranet_perception.onnx_meta`` reads it without torch).
 """
@@ -33,7 +35,8 @@ import os
 from typing import Dict, List, Optional, Sequence
 import warnings
 
-from hydranet_perception.coder.torch_ops import decode_boxes, decode_keypoints
+from hydranet_perception.coder.torch_ops import decode_boxes, decode_depth, \
+    decode_keypoints
 from hydranet_perception.model.hydranet import HydraNet
 from hydranet_perception.onnx_meta import metadata_props, read_metadata
 import torch
@@ -63,6 +66,8 @@ class ExportWrapper(nn.Module):
             if 'keypoints' in out:
                 xy, vis = decode_keypoints(out['keypoints'], anchors)
                 out['keypoints'] = torch.cat([xy, vis[..., None]], -1)
+        if self.decode and 'depth' in out:
+            out['depth'] = decode_depth(out['depth'])
         return out
 
     def forward(self, images: torch.Tensor):

@@ -34,8 +34,8 @@ class HydraNet(nn.Module):
         checkpoints; ``build_model`` sets it).
 
     ``forward(images, tasks)`` runs only the heads named in ``tasks`` (all built heads
-    when None); masks and keypoints bring in detect, which they depend on.  Images are
-    float32[B, 3, H, W] RGB in [0, 1], H and W multiples of 32.
+    when None); masks, keypoints and identity bring in detect, which they depend on.
+    Images are float32[B, 3, H, W] RGB in [0, 1], H and W multiples of 32.
     """
 
     def __init__(self, backbone: nn.Module, neck: nn.Module, heads: Dict[str, nn.Module], *,

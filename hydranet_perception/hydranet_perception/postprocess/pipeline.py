@@ -23,7 +23,8 @@ torch tensors from PyTorch, on any device) go through the same code.
 from typing import Any, Dict, List, Sequence, Union
 
 import cv2
-from hydranet_perception.coder.numpy_ops import anchors_for, decode_boxes, keypoint_tables
+from hydranet_perception.coder.numpy_ops import anchors_for, decode_boxes, decode_depth, \
+    keypoint_tables
 from hydranet_perception.postprocess.keypoints import keypoints_for_detections
 from hydranet_perception.postprocess.letterbox import as_numpy, boxes_to_original, \
     keypoints_to_original, labels_to_size, LetterboxInfo, warp_to_original, working_info
@@ -34,7 +35,7 @@ from hydranet_perception.prediction import Prediction
 from hydranet_perception.schema import LabelSpace
 import numpy as np
 
-__all__ = ['argmax_planes', 'postprocess', 'semantic_labels']
+__all__ = ['argmax_planes', 'depth_map', 'postprocess', 'semantic_labels']
 
 
 def postprocess(outputs: Dict[str, Any],
@@ -105,6 +106,10 @@ def postprocess(outputs: Dict[str, Any],
                                               channels, used)
                 kp = keypoints_to_original(kp, info, clip=True) * (kp[..., 2:] > 0)
                 pred.keypoints = kp.astype(np.float32, copy=False)
+            if 'identity' in outputs:
+                pred.embeddings = np.asarray(outputs['identity'][b][idx], np.float32)
+        if 'depth' in outputs:
+            pred.depth = depth_map(outputs['depth'][b], info)
         if 'semantic' in outputs:
             pred.semantic = semantic_labels(outputs['semantic'][b], info)
             n = len(pred)
@@ -120,6 +125,18 @@ def postprocess(outputs: Dict[str, Any],
             pred.instance_ids = ids
         results.append(pred)
     return results
+
+
+def depth_map(log_depth: np.ndarray, info: LetterboxInfo) -> np.ndarray:
+    """
+    Return the depth head's metric depth of each original pixel, float32[h0, w0] metres.
+
+    The log-depth float[1, h, w] (covering the network input) is resampled bilinearly
+    onto the original pixels (in log space: interpolating a ratio, not a difference),
+    then decoded (``coder.numpy_ops.decode_depth``).
+    """
+    (plane,) = warp_to_original(as_numpy(log_depth).astype(np.float32, copy=False)[:1], info)
+    return decode_depth(plane)
 
 
 def semantic_labels(logits: np.ndarray, info: LetterboxInfo) -> np.ndarray:
