@@ -23,7 +23,10 @@ The decisions of the launch files, as plain functions (no ROS, no launch imports
 - ``dds_profile`` sets both Fast DDS profile variables, or unsets them when empty;
 - the RViz config follows the node's fully-qualified name (namespace included);
 - ``multi_camera.launch.py``: the ``cameras`` argument as a list, each camera's topics
-  remapped from a pattern, and an RViz config with every camera's overlay.
+  remapped from a pattern, and an RViz config with every camera's overlay;
+- ``depth`` (the driver's aligned depth image, a pattern with ``{camera}`` for several
+  cameras) turns the node's depth input on (``depth_topic``) and remaps it and its
+  CameraInfo (by default the sibling ``camera_info`` of the depth topic).
 
 Standard library only: ``ros2 launch`` runs launch files with the system Python.
 """
@@ -41,6 +44,8 @@ NODE_NAME = 'hydranet'
 PARAMETER_ARGUMENTS = ('weights', 'device', 'backend', 'image_transport')
 # Fast DDS reads the first (Fast DDS 2.x, Humble/Jazzy) or the second (3.x) variable.
 PROFILE_VARIABLES = ('FASTRTPS_DEFAULT_PROFILES_FILE', 'FASTDDS_DEFAULT_PROFILES_FILE')
+# The node's depth_topic when a launch file is given a depth topic (then remapped to it).
+DEPTH_TOPIC = 'depth/image'
 # The node's topic prefix as written in config/hydranet.rviz (a node in the root namespace).
 RVIZ_TOPIC_PREFIX = '/' + NODE_NAME
 _TOKEN = re.compile(r'[A-Za-z_][A-Za-z0-9_]*\Z')
@@ -192,6 +197,38 @@ def camera_remaps(cameras: Sequence[str], image: str = '/{camera}/image_raw',
         remaps += [(f'{c}/image', topic), (f'{c}/image/compressed', topic + '/compressed'),
                    (f'{c}/camera_info', camera_info.format(camera=c))]
     return remaps
+
+
+def sibling_camera_info(image_topic: str) -> str:
+    """Return the CameraInfo topic beside an image topic (``/a/image`` -> ``/a/camera_info``)."""
+    head, sep, _ = image_topic.strip().rstrip('/').rpartition('/')
+    return f'{head}{sep}camera_info'
+
+
+def depth_arguments(depth: str, depth_camera_info: str = '',
+                    cameras: Optional[Sequence[str]] = None
+                    ) -> Tuple[Dict[str, str], List[Tuple[str, str]]]:
+    """
+    Return the node's parameter overrides and remappings for a ``depth`` launch argument.
+
+    :param depth: the driver's aligned depth image topic; with ``cameras``, a pattern
+        where ``{camera}`` stands for each name. Empty (or blank): no depth.
+    :param depth_camera_info: its CameraInfo topic (a pattern likewise); empty: the
+        sibling ``camera_info`` of the depth topic.
+    :param cameras: the node's camera namespaces, or None for the single camera.
+    :return: ``({'depth_topic': 'depth/image'}, remaps)``, or ``({}, [])`` without depth.
+    """
+    depth, info = (depth or '').strip(), (depth_camera_info or '').strip()
+    if not depth:
+        return {}, []
+    remaps = []
+    for c in (cameras or ['']):
+        topic = depth.format(camera=c)
+        prefix = f'{c}/' if c else ''
+        remaps += [(prefix + DEPTH_TOPIC, topic),
+                   (prefix + sibling_camera_info(DEPTH_TOPIC),
+                    info.format(camera=c) if info else sibling_camera_info(topic))]
+    return {'depth_topic': DEPTH_TOPIC}, remaps
 
 
 def multi_camera_rviz_text(template: str, prefix: str, cameras: Sequence[str]) -> str:

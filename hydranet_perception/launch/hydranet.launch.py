@@ -18,6 +18,10 @@ Launch hydranet_node next to a camera driver, optionally with RViz.
 Example: ``ros2 launch hydranet_perception hydranet.launch.py
 image:=/camera/image_raw camera_info:=/camera/camera_info device:=cuda:0 rviz:=true``
 
+With a depth camera, ``depth:=/camera/aligned_depth_to_color/image_raw`` (an aligned
+depth image, 16UC1 mm or 32FC1 m) turns on ``~/instances_3d`` and ``~/markers``; its
+CameraInfo is ``depth_camera_info:=`` or else the depth topic's sibling ``camera_info``.
+
 The params file (``params_file:=``, default ``config/hydranet.yaml``) decides every
 parameter; ``weights``, ``device``, ``backend`` and ``image_transport`` override it only
 when given on the command line (their default, empty, means "as in the params file").
@@ -51,6 +55,10 @@ def node_and_rviz(context):
     performed = {name: LaunchConfiguration(name).perform(context)
                  for name in launch_args.PARAMETER_ARGUMENTS}
     overrides = launch_args.parameter_overrides(performed)
+    depth_params, depth_remaps = launch_args.depth_arguments(
+        LaunchConfiguration('depth').perform(context),
+        LaunchConfiguration('depth_camera_info').perform(context))
+    overrides.update(depth_params)
     params_file = LaunchConfiguration('params_file').perform(context)
     namespace = LaunchConfiguration('namespace').perform(context)
     image = LaunchConfiguration('image').perform(context)
@@ -63,7 +71,8 @@ def node_and_rviz(context):
         # The node subscribes to one of these, chosen by its image_transport parameter.
         remappings=[('image', image),
                     ('image/compressed', image.rstrip('/') + '/compressed'),
-                    ('camera_info', LaunchConfiguration('camera_info').perform(context))],
+                    ('camera_info', LaunchConfiguration('camera_info').perform(context))]
+        + depth_remaps,
         output='screen',
         emulate_tty=True,
     )
@@ -88,6 +97,13 @@ def generate_launch_description():
                                           '<image>/compressed is the CompressedImage topic'),
         DeclareLaunchArgument('camera_info', default_value='camera_info',
                               description='Input camera info topic'),
+        DeclareLaunchArgument('depth', default_value='',
+                              description='Aligned depth image topic (16UC1 mm or 32FC1 m, '
+                                          'registered to <image>); empty = as in the params '
+                                          'file (by default no depth: 2D only)'),
+        DeclareLaunchArgument('depth_camera_info', default_value='',
+                              description="The depth image's CameraInfo topic (empty = the "
+                                          "depth topic's sibling camera_info)"),
         DeclareLaunchArgument('params_file',
                               default_value=os.path.join(share, 'config', 'hydranet.yaml'),
                               description='Node parameters (YAML)'),
@@ -106,8 +122,8 @@ def generate_launch_description():
         DeclareLaunchArgument('namespace', default_value='',
                               description='Namespace of the node'),
         DeclareLaunchArgument('rviz', default_value='false',
-                              description='Start RViz with the overlay (and the semantic map, '
-                                          'off by default)'),
+                              description='Start RViz with the overlay and the 3D markers (and '
+                                          'the semantic map, off by default)'),
         DeclareLaunchArgument('dds_profile',
                               default_value=os.path.join(share, 'config', 'fastdds_shm.xml'),
                               description='Fast DDS XML profile (32 MiB shared memory for '

@@ -23,7 +23,9 @@ The node reads ``<camera>/image`` (or ``<camera>/image/compressed``) and
 ``camera_info`` patterns (``{camera}`` stands for the name), and publishes each camera's
 outputs under ``~/<camera>/`` (e.g. ``/hydranet/front/overlay``). The params file decides
 every other parameter; ``max_batch`` and the arguments of hydranet.launch.py override it
-only when set. RViz shows each camera's overlay. The rules live in
+only when set. ``depth:=/{camera}/aligned_depth_to_color/image_raw`` gives every camera
+its aligned depth image (and 3D outputs under ``~/<camera>/``). RViz shows each
+camera's overlay and 3D markers. The rules live in
 ``hydranet_perception.launch_args`` (unit-tested without ROS).
 """
 
@@ -58,6 +60,9 @@ def node_and_rviz(context):
     overrides = launch_args.parameter_overrides(
         {name: arg(name) for name in launch_args.PARAMETER_ARGUMENTS})
     overrides['cameras'] = cameras
+    depth_params, depth_remaps = launch_args.depth_arguments(
+        arg('depth'), arg('depth_camera_info'), cameras)
+    overrides.update(depth_params)
     if arg('max_batch').strip():
         overrides['max_batch'] = int(arg('max_batch'))
     namespace = arg('namespace')
@@ -67,7 +72,8 @@ def node_and_rviz(context):
         name=launch_args.NODE_NAME,
         namespace=namespace,
         parameters=[arg('params_file'), overrides],
-        remappings=launch_args.camera_remaps(cameras, arg('image'), arg('camera_info')),
+        remappings=launch_args.camera_remaps(cameras, arg('image'), arg('camera_info'))
+        + depth_remaps,
         output='screen',
         emulate_tty=True,
     )
@@ -93,6 +99,12 @@ def generate_launch_description():
                                           'name); <image>/compressed is its CompressedImage'),
         DeclareLaunchArgument('camera_info', default_value='/{camera}/camera_info',
                               description="Each camera driver's CameraInfo topic"),
+        DeclareLaunchArgument('depth', default_value='',
+                              description="Each camera's aligned depth image topic ({camera}: "
+                                          'its name); empty = as in the params file'),
+        DeclareLaunchArgument('depth_camera_info', default_value='',
+                              description="Each depth image's CameraInfo (empty = the depth "
+                                          "topic's sibling camera_info)"),
         DeclareLaunchArgument('max_batch', default_value='',
                               description=f'Most frames in one batch ({NOT_SET})'),
         DeclareLaunchArgument('params_file',

@@ -111,7 +111,8 @@ def test_rviz_copy_moves_every_topic_and_nothing_else():
     assert sorted(v[0] for v in _image_topics(got).values()) == [
         '/r2/cam/hydranet/overlay', '/r2/cam/hydranet/semantic']
     changed = [(a, b) for a, b in zip(text.splitlines(), got.splitlines()) if a != b]
-    assert len(changed) == 2 and len(got.splitlines()) == len(text.splitlines())
+    # overlay, semantic and the 3D markers
+    assert len(changed) == 3 and len(got.splitlines()) == len(text.splitlines())
     assert all(a.replace('/hydranet/', '/r2/cam/hydranet/') == b for a, b in changed)
     assert launch_args.rviz_config_text(text, '/hydranet') == text
 

@@ -90,7 +90,11 @@ def graph(tmp_path_factory):
     common = {'score_threshold': 0.2, 'input_width': 320, 'input_height': 256,
               'diagnostics_period': 0.2}
     proc = rosgraph.start_node(tmp, params=common)
-    proc_c = rosgraph.start_node(tmp, params=dict(common, image_transport='compressed'),
+    # The compressed node's params file also lists a head the shipped model lacks, as a
+    # params file written for another model would: it runs the others and says so.
+    proc_c = rosgraph.start_node(tmp, params=dict(common, image_transport='compressed',
+                                                  tasks=['detect', 'masks', 'semantic',
+                                                         'keypoints', 'depth']),
                                  namespace='/testc', log_name='node_compressed')
     w = rosgraph.Watcher('node_test_watcher')
     for ns in (NS, NSC):
@@ -241,6 +245,10 @@ def _set(graph, name, value):
 def test_bad_parameters_are_refused_with_a_reason(graph):
     r = _set(graph, 'tasks', ['masks'])
     assert not r.successful and 'need detect' in r.reason
+    r = _set(graph, 'tasks', ['detect', 'depth'])  # the shipped model has no depth head
+    assert not r.successful and 'no such head' in r.reason and 'keypoints' in r.reason
+    r = _set(graph, 'tasks', ['all', 'detect'])
+    assert not r.successful and '[all]' in r.reason
     r = _set(graph, 'device', 'gpu7')
     assert not r.successful and 'cpu or cuda:N' in r.reason
     r = _set(graph, 'weights', '/nonexistent/w.pt')
@@ -262,8 +270,22 @@ def test_tasks_and_class_filter_apply_at_run_time(graph):
         assert all(len(i.mask_rle) == 0 for i in inst.instances)  # mask head off
         assert not rosgraph.by_stamp(graph.received[f'{NS}/panoptic'], stamp)
     finally:
-        assert _set(graph, 'tasks', ['detect', 'masks', 'semantic', 'keypoints']).successful
+        assert _set(graph, 'tasks', ['all']).successful
         assert _set(graph, 'class_filter', ['']).successful
+
+
+def test_a_listed_head_the_model_lacks_is_skipped_and_counted_once(graph):
+    # NSC's params file lists depth; the shipped model has no depth head.
+    for sec in (4100, 4101):
+        stamp = Time(sec=sec, nanosec=1)
+        assert _send_and_wait(graph, _compressed(FRAME, 'jpeg', stamp, 'cam'), stamp,
+                              topics=('instances', 'panoptic', 'semantic'))
+    inst = rosgraph.by_stamp(graph.received[f'{NSC}/instances'], stamp)[-1]
+    assert inst.instances and all(len(i.mask_rle) for i in inst.instances)
+    assert graph.spin_until(
+        lambda: _diag_values(graph, NSC).get('errors.tasks_unavailable') == '1', 5)
+    log = rosgraph.node_log(graph.proc_c)
+    assert log.count("tasks ['depth'] skipped: the model has no such head") == 1, log
 
 
 def test_enable_service_pauses_processing(graph):

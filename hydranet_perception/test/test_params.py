@@ -53,7 +53,7 @@ def test_bad_values_have_reasons():
         ('backend', 'tflite', 'one of'),
         ('tasks', ['masks'], 'need detect'),
         ('tasks', [''], 'empty'),
-        ('tasks', ['detect', 'depth'], 'unknown tasks'),
+        ('tasks', ['detect', 'flow'], 'unknown tasks'),
         ('class_filter', ['unicorn'], 'unknown classes'),
     ]
     for name, value, words in cases:

@@ -55,6 +55,8 @@ PathLike = Union[str, pathlib.Path]
 TOPIC_IMAGE = '/camera/image_raw'
 TOPIC_COMPRESSED = '/camera/image_raw/compressed'
 TOPIC_CAMERA_INFO = '/camera/camera_info'
+TOPIC_DEPTH = '/camera/depth/image_raw'
+TOPIC_DEPTH_INFO = '/camera/depth/camera_info'
 GT_FILE = 'gt.jsonl'
 # 2025-11-29 07:06:40 UTC: a plausible wall-clock start for recorded camera data.
 DEFAULT_START_NS = 1_764_400_000_000_000_000
@@ -63,6 +65,8 @@ JPEG_FORMAT = 'rgb8; jpeg compressed bgr8'
 HORIZONTAL_FOV_DEG = 60.0
 # Receive latency of each topic as a fraction of the frame period, plus U(0, 0.05).
 _LATENCY = {TOPIC_IMAGE: 0.05, TOPIC_CAMERA_INFO: 0.10, TOPIC_COMPRESSED: 0.20}
+# Drawn after those, only for a depth bag (so that other bags keep their bytes).
+_DEPTH_LATENCY = {TOPIC_DEPTH: 0.15, TOPIC_DEPTH_INFO: 0.10}
 
 _INFINITE = QosTime(9223372036, 854775807)  # how rosbag2 stores an infinite duration
 # What ``ros2 bag record`` stores for a default (reliable, volatile) camera publisher:
@@ -234,16 +238,19 @@ def _header(store: Typestore, stamp_ns: int, frame_id: str):
                                     frame_id=frame_id)
 
 
-def _camera_info(store: Typestore, header, height: int, width: int):
+def _camera_info(store: Typestore, header, height: int, width: int, camera=None):
+    """Return a CameraInfo: the 60 degree pinhole, or ``camera`` (a geometry CameraInfo)."""
     t = store.types
-    k = camera_matrix(height, width)
+    k = camera_matrix(height, width) if camera is None else \
+        np.asarray(camera.k, np.float64).reshape(3, 3)
+    d = np.zeros(5) if camera is None else np.asarray(camera.d, np.float64)
     p = np.zeros((3, 4))
     p[:, :3] = k
     roi = t['sensor_msgs/msg/RegionOfInterest'](x_offset=0, y_offset=0, height=0, width=0,
                                                 do_rectify=False)
     return t['sensor_msgs/msg/CameraInfo'](
         header=header, height=height, width=width, distortion_model='plumb_bob',
-        d=np.zeros(5), k=k.ravel(), r=np.eye(3).ravel(), p=p.ravel(), binning_x=0,
+        d=d, k=k.ravel(), r=np.eye(3).ravel(), p=p.ravel(), binning_x=0,
         binning_y=0, roi=roi)
 
 
@@ -256,6 +263,9 @@ def _ground_truth(scene, stamp_ns: int, frame_id: str) -> Dict:
         'mask': {'size': [scene.height, scene.width],
                  'counts': encode_rle(inst.mask).tolist()},
         'keypoints': [[float(x), float(y), int(v)] for x, y, v in inst.keypoints],
+        **({} if inst.position is None else {
+            'position': [float(v) for v in inst.position],
+            'keypoints_3d': [[float(v) for v in kp] for kp in inst.keypoints_3d]}),
     } for inst in scene.instances]
     sec, nanosec = divmod(stamp_ns, 1_000_000_000)
     return {'frame': scene.frame_index, 'stamp': {'sec': sec, 'nanosec': nanosec},
@@ -268,7 +278,7 @@ def write_synthetic_bag(out_dir: PathLike, *, seed: int, num_frames: int, height
                         frame_id: str = 'camera_optical_frame',
                         start_time_ns: int = DEFAULT_START_NS, compressed: bool = True,
                         raw: bool = True, ground_truth: bool = True, jpeg_quality: int = 90,
-                        **scene_options) -> pathlib.Path:
+                        depth: bool = False, **scene_options) -> pathlib.Path:
     """
     Write a camera bag of a synthetic sequence, and its ground truth beside the .mcap.
 
@@ -281,6 +291,12 @@ def write_synthetic_bag(out_dir: PathLike, *, seed: int, num_frames: int, height
     arguments. ``gt.jsonl`` (when ``ground_truth``) has one line per frame: frame index,
     stamp, size and per instance track_id, class_id, class_name, box, area, mask (COCO
     uncompressed RLE, ``hydranet_perception.masks``) and keypoints [x, y, v].
+
+    With ``depth``, the scenes come from the generator's calibrated depth camera: also
+    ``/camera/depth/image_raw`` (sensor_msgs/Image 16UC1, millimetres, registered to
+    the colour image, 0 = no measurement) and ``/camera/depth/camera_info``, both
+    CameraInfo topics carry that camera's K and plumb_bob D, and each instance in
+    ``gt.jsonl`` has its true ``position`` and ``keypoints_3d`` (optical frame, metres).
 
     :param out_dir: the bag folder to create; it must not exist.
     :param seed, num_frames, height, width: as ``generate_sequence``; **scene_options too.
@@ -296,20 +312,31 @@ def write_synthetic_bag(out_dir: PathLike, *, seed: int, num_frames: int, height
     writer = open_writer(out_dir)
     topics = ([(TOPIC_IMAGE, 'sensor_msgs/msg/Image')] if raw else []) + \
         ([(TOPIC_COMPRESSED, 'sensor_msgs/msg/CompressedImage')] if compressed else []) + \
-        [(TOPIC_CAMERA_INFO, 'sensor_msgs/msg/CameraInfo')]
+        [(TOPIC_CAMERA_INFO, 'sensor_msgs/msg/CameraInfo')] + \
+        ([(TOPIC_DEPTH, 'sensor_msgs/msg/Image'),
+          (TOPIC_DEPTH_INFO, 'sensor_msgs/msg/CameraInfo')] if depth else [])
+    if depth:
+        scene_options['depth'] = True
     try:
         conns = {topic: writer.add_connection(topic, msgtype, typestore=store,
                                               offered_qos_profiles=[CAMERA_QOS])
                  for topic, msgtype in topics}
         writer.set_custom_data('hydranet_perception.generator', json.dumps(
             {'seed': int(seed), 'num_frames': num_frames, 'height': height, 'width': width,
-             'fps': fps}, sort_keys=True))
+             'fps': fps, **({'depth': True} if depth else {})}, sort_keys=True))
         gt_lines = []
         for scene in generate_sequence(seed, num_frames, height=height, width=width,
                                        **scene_options):
             stamp = start_time_ns + round(scene.frame_index * period_ns)
             header = _header(store, stamp, frame_id)
-            msgs = {TOPIC_CAMERA_INFO: _camera_info(store, header, height, width)}
+            msgs = {TOPIC_CAMERA_INFO: _camera_info(store, header, height, width,
+                                                    scene.camera_info)}
+            if depth:
+                mm = np.round(scene.depth * 1000.0).astype(np.uint16)  # 0 stays 0
+                msgs[TOPIC_DEPTH] = t['sensor_msgs/msg/Image'](
+                    header=header, height=height, width=width, encoding='16UC1',
+                    is_bigendian=0, step=width * 2, data=mm.reshape(-1).view(np.uint8))
+                msgs[TOPIC_DEPTH_INFO] = msgs[TOPIC_CAMERA_INFO]
             if raw:
                 data, step = rgb_to_raw(scene.image, 'rgb8')
                 msgs[TOPIC_IMAGE] = t['sensor_msgs/msg/Image'](
@@ -321,8 +348,12 @@ def write_synthetic_bag(out_dir: PathLike, *, seed: int, num_frames: int, height
                 assert ok, 'OpenCV failed to encode a JPEG'
                 msgs[TOPIC_COMPRESSED] = t['sensor_msgs/msg/CompressedImage'](
                     header=header, format=JPEG_FORMAT, data=jpg.reshape(-1))
+            latency = {**_LATENCY, **(_DEPTH_LATENCY if depth else {})}
             jitter = dict(zip(_LATENCY, latency_rng.uniform(0.0, 0.05, len(_LATENCY))))
-            received = sorted((stamp + int((_LATENCY[topic] + jitter[topic]) * period_ns),
+            if depth:
+                jitter.update(zip(_DEPTH_LATENCY,
+                                  latency_rng.uniform(0.0, 0.05, len(_DEPTH_LATENCY))))
+            received = sorted((stamp + int((latency[topic] + jitter[topic]) * period_ns),
                                topic, msgtype) for topic, msgtype in topics)
             for receive_ns, topic, msgtype in received:
                 writer.write(conns[topic], receive_ns, store.serialize_cdr(msgs[topic], msgtype))
@@ -347,6 +378,7 @@ def read_ground_truth(bag_dir: PathLike) -> List[Dict]:
 
 
 __all__ = ['BagMessage', 'RawMessage', 'CAMERA_QOS', 'DEFAULT_START_NS', 'GT_FILE',
-           'JPEG_FORMAT', 'TOPIC_CAMERA_INFO', 'TOPIC_COMPRESSED', 'TOPIC_IMAGE',
+           'JPEG_FORMAT', 'TOPIC_CAMERA_INFO', 'TOPIC_COMPRESSED', 'TOPIC_DEPTH',
+           'TOPIC_DEPTH_INFO', 'TOPIC_IMAGE',
            'bag_info', 'camera_matrix', 'format_info', 'iter_raw', 'open_writer',
            'read_bag', 'read_ground_truth', 'write_synthetic_bag']

@@ -18,7 +18,7 @@ The ``hydranet-bag`` command: write, info, play and record ROS 2 bags without ro
 
 ::
 
-    hydranet-bag write OUT --seed 0 --frames 90 [--size 640x480] [--fps 30]
+    hydranet-bag write OUT --seed 0 --frames 90 [--size 640x480] [--fps 30] [--depth]
     hydranet-bag info BAG [--json]
     hydranet-bag play BAG [--rate R] [--loop] [--topics T ...] [--remap FROM:=TO ...]
                           [--qos-reliability reliable|best_effort] [--qos-depth N]
@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument('--no-compressed', action='store_true',
                    help='leave out /camera/image_raw/compressed')
     w.add_argument('--no-gt', action='store_true', help='do not write gt.jsonl')
+    w.add_argument('--depth', action='store_true',
+                   help='also /camera/depth/image_raw (16UC1 mm, aligned) and its camera_info, '
+                        "from the generator's calibrated depth camera")
 
     i = sub.add_parser('info', help='print what ros2 bag info prints')
     i.add_argument('bag')
@@ -119,7 +122,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                 args.out, seed=args.seed, num_frames=args.frames, height=h, width=w,
                 fps=args.fps, frame_id=args.frame_id, start_time_ns=args.start_time_ns,
                 compressed=not args.no_compressed, raw=not args.no_raw,
-                ground_truth=not args.no_gt, jpeg_quality=args.jpeg_quality)
+                ground_truth=not args.no_gt, jpeg_quality=args.jpeg_quality,
+                depth=args.depth)
             print(format_info(bag_info(path)))
         else:
             info = bag_info(args.bag)

@@ -16,11 +16,11 @@
 """
 The 3D lifting stage: instances and keypoints in metres from an aligned depth image.
 
-Runs after tracking (see ``stages.py``).  It reads ``FrameContext.depth`` and
-``FrameContext.camera_model``; when either is absent the prediction passes unchanged,
-so a node without a depth camera stays 2D at no cost.  It fills the ``Prediction`` 3D
-fields (``positions``, ``extents``, ``depth_pixels``, ``keypoints_3d``,
-``depth_source``), computed by ``geometry.lift``.
+Runs after tracking (see ``stages.py``).  It reads ``FrameContext.depth`` (else the
+monocular depth head's ``Prediction.depth``) and ``FrameContext.camera_model``; when
+either is absent the prediction passes unchanged, so a node without depth stays 2D at
+no cost.  It fills the ``Prediction`` 3D fields (``positions``, ``extents``,
+``depth_pixels``, ``keypoints_3d``, ``depth_source``), computed by ``geometry.lift``.
 """
 
 from dataclasses import replace
@@ -76,12 +76,21 @@ class Lift3D:
         return camera
 
     def __call__(self, prediction: Prediction, context: FrameContext) -> Prediction:
-        """Return ``prediction`` with its 3D fields, or unchanged without depth."""
-        if context.depth is None or context.camera_model is None:
+        """
+        Return ``prediction`` with its 3D fields, or unchanged without depth.
+
+        The depth camera (``context.depth``) is used when there is one; otherwise the
+        monocular depth head's map (``prediction.depth``) when the model has the head.
+        ``depth_source`` says which: ``depth_camera`` or ``monocular_head``.
+        """
+        depth_image, source = context.depth, 'depth_camera'
+        if depth_image is None and prediction.depth is not None:
+            depth_image, source = prediction.depth, 'monocular_head'
+        if depth_image is None or context.camera_model is None:
             return prediction
         try:
             camera = self._camera_for(context.camera_model)
-            depth = depth_in_metres(context.depth)
+            depth = depth_in_metres(depth_image)
             check_depth_size(depth, prediction.image_size)
         except (DepthError, CameraModelError) as e:
             self.refusals += 1
@@ -99,7 +108,7 @@ class Lift3D:
             kps3d = lift_keypoints(depth, prediction.keypoints, camera,
                                    masks=prediction.masks, radius=self.keypoint_radius)
         return replace(prediction, positions=positions, extents=extents,
-                       depth_pixels=counts, keypoints_3d=kps3d, depth_source='depth_camera')
+                       depth_pixels=counts, keypoints_3d=kps3d, depth_source=source)
 
 
 def _camera_key(model: Any) -> tuple:

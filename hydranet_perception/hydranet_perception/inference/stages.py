@@ -135,7 +135,8 @@ class Tracking:
                                      keypoint_sigmas=keypoint_sigmas(context.label_space))
         ids, reset = self.trackers.update(
             context.camera, context.stamp, prediction.boxes, prediction.scores,
-            prediction.class_ids, masks=prediction.masks, keypoints=prediction.keypoints)
+            prediction.class_ids, masks=prediction.masks, keypoints=prediction.keypoints,
+            embeddings=prediction.embeddings)  # None without the identity head
         if reset and self.on_reset is not None:
             self.on_reset(context.camera)
         return replace(prediction, track_ids=ids)

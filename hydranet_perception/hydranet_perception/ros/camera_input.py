@@ -22,7 +22,9 @@ of every camera as one batch and publishes each prediction on its own camera's
 outputs with that frame's header. The camera '' is the single camera of old: ``image``
 in, ``~/instances`` etc. out, tracks keyed by frame_id; a named camera ``front`` reads
 ``front/image`` and ``front/camera_info`` (relative: remappable) and writes
-``~/front/instances`` etc., tracks keyed by its name.
+``~/front/instances`` etc., tracks keyed by its name. With a depth topic (see
+``depth_input``) it also reads ``front/<depth_topic>`` and pairs depth with each frame
+whose 3D outputs (``~/front/instances_3d``, ``~/front/markers``) have subscribers.
 """
 
 from dataclasses import dataclass
@@ -31,14 +33,17 @@ from typing import Any, Callable, Optional
 
 from hydranet_perception.image_codec import ImageError
 from hydranet_perception.inference.pipeline import PipelineStats
+from hydranet_perception.inference.stages import FrameContext
 from hydranet_perception.ros import diagnostics
+from hydranet_perception.ros.depth_input import DepthInput
 from hydranet_perception.ros.image_msgs import compressed_to_rgb_msg, image_to_rgb
 from hydranet_perception.ros.outputs import OutputPublisher
-from hydranet_perception_msgs.msg import InstanceArray, PanopticInfo
+from hydranet_perception_msgs.msg import InstanceArray, InstanceArray3D, PanopticInfo
 from rclpy.qos import QoSProfile
 from rclpy.qos_overriding_options import QoSOverridingOptions
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
+from visualization_msgs.msg import MarkerArray
 
 
 @dataclass
@@ -66,14 +71,16 @@ class CameraInput:
     :param model_info: the node's latched ``~/model_info`` publisher (shared).
     :param accepting: returns whether frames are wanted now (active and enabled).
     :param log_problem: called as ``log_problem(kind, message)`` for a refused frame
-        (the node throttles it).
+        or depth image (the node throttles it).
+    :param depth: ``{'topic', 'queue_size', 'slop_s', 'silent_after_s'}`` for a depth
+        input (``topic`` relative to the camera), or None: 2D only.
     """
 
     def __init__(self, node, name: str, *, compressed: bool, qos: QoSProfile,
                  park: Callable[[str, Frame], bool], stats: PipelineStats,
                  total: Optional[PipelineStats],
                  model_info, accepting: Callable[[], bool],
-                 log_problem: Callable[[str, str], None]):
+                 log_problem: Callable[[str, str], None], depth: Optional[dict] = None):
         self.name = name
         self.stats = stats
         self._node, self._park, self._total = node, park, total
@@ -100,13 +107,22 @@ class CameraInput:
             segments=pub(PanopticInfo, out + 'panoptic/segments', 10),
             semantic=pub(Image, out + 'semantic', 10),
             overlay=pub(Image, out + 'overlay', 10),
-            model_info=model_info)
+            model_info=model_info,
+            instances_3d=pub(InstanceArray3D, out + 'instances_3d', 10),
+            markers=pub(MarkerArray, out + 'markers', 10))
+        self.depth = None if not depth else DepthInput(
+            node, prefix + depth['topic'], qos=qos, queue_size=depth['queue_size'],
+            slop_s=depth['slop_s'], silent_after_s=depth['silent_after_s'],
+            problem=self.problem)
 
     def destroy(self):
         """Destroy the subscriptions and this camera's publishers (not ``model_info``)."""
         for sub in self._subscriptions:
             self._node.destroy_subscription(sub)
         self._subscriptions = []
+        if self.depth is not None:
+            self.depth.destroy()
+            self.depth = None
         for pub in self.outputs.publishers():
             if pub is not self.outputs.model_info:
                 self._node.destroy_lifecycle_publisher(pub)
@@ -114,6 +130,50 @@ class CameraInput:
     def track_key(self, header: Header) -> str:
         """Return the tracker's key of a frame: the camera's name, else frame_id or topic."""
         return self.name or header.frame_id or self.image_topic
+
+    def frame_context(self, frame: Frame, label_space) -> FrameContext:
+        """
+        Return the stages' ``FrameContext`` of a frame, with its depth when 3D is wanted.
+
+        Depth is paired only while someone subscribes to ``instances_3d`` or
+        ``markers``: without them the lifting stage has nothing to do. Without a depth
+        input the colour camera's model is passed alone, so that a model with a
+        monocular depth head (``tasks`` with ``depth``) still gives 3D.
+        """
+        header, size = frame.header, tuple(frame.rgb.shape[:2])
+        depth = camera = None
+        if self.depth is not None and self.outputs.wants_3d():
+            depth, camera = self.depth.pair(header, size, self.camera_info)
+        elif self.outputs.wants_3d():
+            camera = self.camera_info
+        return FrameContext(
+            camera=self.track_key(header), stamp_sec=header.stamp.sec,
+            stamp_nanosec=header.stamp.nanosec, frame_id=header.frame_id, image_size=size,
+            label_space=label_space, depth=depth, camera_model=camera)
+
+    def input_warning(self, limit_s: float) -> str:
+        """Return why this camera's inputs need attention ('' when fine), for diagnostics."""
+        silent = time.monotonic() - self.last_image_at
+        warnings = [diagnostics.silent_input_warning(self._node, self.image_topic, silent,
+                                                     limit_s)]
+        if self.depth is not None and self.depth.silent_s() >= limit_s:
+            where = self._node.resolve_topic_name(self.depth.topic)
+            warnings.append(f'no depth image on {where} for {self.depth.silent_s():.0f} s: '
+                            'instances_3d and markers wait for it (2D outputs go on)')
+        elif self.depth is None and self.outputs.wants_3d():
+            warnings.append('instances_3d or markers has a subscriber but depth_topic is '
+                            'unset: 3D comes only from a monocular depth head, if the model '
+                            'runs one (set depth_topic to the aligned depth image)')
+        return '; '.join(w for w in warnings if w)
+
+    def depth_values(self) -> dict:
+        """Return the depth input's figures for diagnostics."""
+        d = self.depth
+        if d is None:
+            return {'depth_topic': 'off'}
+        return {'depth_topic': self._node.resolve_topic_name(d.topic),
+                'depth_received': d.received, 'depth_paired': d.paired,
+                'depth_camera_info_received': d.camera_info is not None}
 
     # -- counting (this camera, and the node's sum when there are several) ------------
 
@@ -129,6 +189,12 @@ class CameraInput:
         """Count a refused or failed frame (see ``PipelineStats.rejected``)."""
         for s in self._each():
             s.rejected(kind, message)
+
+    def problem(self, kind: str, message: str):
+        """Count a problem that is not a lost frame (e.g. an unusable depth image) and log it."""
+        for s in self._each():
+            s.error(kind, message)
+        self._log_problem(kind, message)
 
     def processed(self, latency_s: float, stages_s: dict):
         """Record a processed frame (see ``PipelineStats.processed``)."""

@@ -77,7 +77,7 @@ def _values(snap: dict, extra: dict) -> list:
 
 
 def camera_status(node, camera: str, snap: dict, *, engine, camera_info: bool,
-                  warning: str) -> DiagnosticStatus:
+                  warning: str, extra: Optional[dict] = None) -> DiagnosticStatus:
     """
     Build the status of one camera of a several-camera node (rate, latency, drops).
 
@@ -94,20 +94,22 @@ def camera_status(node, camera: str, snap: dict, *, engine, camera_info: bool,
         status.message = f'last problem: {snap["last_error"]}'
     else:
         status.level, status.message = DiagnosticStatus.OK, 'ok'
-    status.values = _values(snap, {'camera_info_received': camera_info})
+    status.values = _values(snap, {'camera_info_received': camera_info, **(extra or {})})
     return status
 
 
 def build(node, snap: dict, *, configured: bool, active: bool, enabled: bool, engine,
           camera_info: bool, warning: str, batch: Optional[dict] = None,
-          cameras: Sequence[DiagnosticStatus] = ()) -> DiagnosticArray:
+          cameras: Sequence[DiagnosticStatus] = (),
+          extra: Optional[dict] = None) -> DiagnosticArray:
     """
     Build the node's DiagnosticArray from a PipelineStats snapshot.
 
     The status is named after the node's fully qualified name (``/left/hydranet:
     pipeline``), so that nodes in several namespaces stay apart. With several cameras,
     ``snap`` sums them, ``batch`` adds the batch figures (``BatchStats.snapshot``) and
-    each camera's own status (``camera_status``) follows the node's.
+    each camera's own status (``camera_status``) follows the node's. ``extra`` adds
+    values (the single camera's depth input).
     """
     status = DiagnosticStatus()
     status.name = f'{node.get_fully_qualified_name()}: pipeline'
@@ -127,8 +129,43 @@ def build(node, snap: dict, *, configured: bool, active: bool, enabled: bool, en
         status.level, status.message = DiagnosticStatus.OK, 'running'
     if status.level == DiagnosticStatus.WARN and snap['errors'].get('model'):
         status.level = DiagnosticStatus.ERROR
-    status.values = _values(snap, {'camera_info_received': camera_info, **(batch or {})})
+    status.values = _values(snap, {'camera_info_received': camera_info, **(batch or {}),
+                                   **(extra or {})})
     msg = DiagnosticArray()
     msg.header.stamp = node.get_clock().now().to_msg()
     msg.status = [status, *cameras]
     return msg
+
+
+def node_array(node, cameras: Sequence, snap: dict, batch: dict, *, configured: bool,
+               active: bool, enabled: bool, engine, limit_s: float) -> DiagnosticArray:
+    """
+    Build the node's diagnostics from its cameras (``camera_input.CameraInput``).
+
+    One camera: one status, as ever (with the depth input's values). Several: the
+    node's status (the sum, the batch figures) and one per camera. A camera's input
+    problems (no images, a silent depth topic, 3D wanted without depth) are its
+    warning, also logged at most every 30 s.
+
+    :param snap: the node's ``PipelineStats`` snapshot (the cameras' sum).
+    :param batch: the ``BatchStats`` snapshot.
+    :param limit_s: seconds without input before warning (``no_image_warning``).
+    """
+    warnings = {c.name: c.input_warning(limit_s) for c in cameras}
+    for text in warnings.values():
+        if text:
+            node.get_logger().warning(text, throttle_duration_sec=30.0)
+    state = {'configured': configured, 'active': active, 'enabled': enabled,
+             'engine': engine}
+    if [c.name for c in cameras] in ([], ['']):
+        return build(node, snap, camera_info=bool(cameras) and
+                     cameras[0].camera_info is not None, warning=warnings.get('', ''),
+                     extra=cameras[0].depth_values() if cameras else None, **state)
+    statuses = [camera_status(node, c.name, c.stats.snapshot(), engine=engine,
+                              camera_info=c.camera_info is not None,
+                              warning=warnings[c.name], extra=c.depth_values())
+                for c in cameras]
+    attention = [c.name for c in cameras if warnings[c.name]]
+    return build(node, snap, camera_info=all(c.camera_info is not None for c in cameras),
+                 warning=f'inputs need attention on cameras {attention}' if attention else '',
+                 batch=batch, cameras=statuses, **state)

@@ -31,6 +31,14 @@ from hydranet_perception.prediction import Prediction
 import numpy as np
 
 
+def model_name(config) -> str:
+    """Return the model's name for ModelInfo and logs, e.g. hydranet-n or yolov8n-seg."""
+    family = getattr(config, 'family', 'hydranet')
+    if family == 'yolov8':
+        return f'yolov8{config.size}-seg (imported)'
+    return f'{family}-{config.size}'
+
+
 class EngineError(RuntimeError):
     """The model cannot be loaded; the message says why and what to do."""
 
@@ -65,7 +73,7 @@ class Engine:
         self.device = str(self.predictor.device)
         self.input_size = tuple(self.predictor.input_size)
         self.label_space = self.predictor.label_space
-        self.model_name = f'hydranet-{self.predictor.config.size}'
+        self.model_name = model_name(self.predictor.config)
         # One pass on a blank frame: the first forward pays for lazy initialisation
         # (kernels, allocator, page faults on a cold disk), often seconds, which must
         # not land on the first camera frames.

@@ -30,8 +30,11 @@ from hydranet_perception.schema import LabelSpace
 from hydranet_perception_msgs.msg import Instance3D, InstanceArray3D, Keypoint3D
 import numpy as np
 
+# Prediction.depth_source -> Instance3D.source (lift3d_stage names the monocular head's
+# depth 'monocular_head').
 SOURCES = {'depth_camera': Instance3D.SOURCE_DEPTH_CAMERA,
-           'monocular': Instance3D.SOURCE_MONOCULAR}
+           'monocular': Instance3D.SOURCE_MONOCULAR,
+           'monocular_head': Instance3D.SOURCE_MONOCULAR}
 
 
 def instance_array_3d_msg(pred: Prediction, label_space: LabelSpace,

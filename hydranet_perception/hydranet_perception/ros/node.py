@@ -30,9 +30,11 @@ outputs under ``~/``; a list of namespaces (``[front, left]``) serves several ca
 with one model, each read from ``<name>/image`` and published under ``~/<name>/``, with
 its own tracker and diagnostics status.
 
-Between the model and the messages run the stages of ``inference.stages`` (today:
-tracking, behind the ``tracking`` parameter), each fed the ``Prediction`` and a
-``FrameContext`` built from the image header; a new output joins as a stage there.
+Between the model and the messages run the stages of ``inference.stages``: tracking
+(``tracking`` parameter), then 3D lifting (``inference.lift3d_stage``) for frames that a
+camera paired with an aligned depth image (``depth_topic``, see ``depth_input``) while
+``~/instances_3d`` or ``~/markers`` has a subscriber; each stage is fed the
+``Prediction`` and the camera's ``FrameContext``.
 """
 
 import contextlib
@@ -41,23 +43,21 @@ import ctypes.util
 import queue
 import sys
 import threading
-import time
 
 from diagnostic_msgs.msg import DiagnosticArray
-from hydranet_perception.inference.backends import backend_problem
 from hydranet_perception.inference.batching import BatchStats, LatestSlots
 from hydranet_perception.inference.pipeline import PipelineStats, Throttle
-from hydranet_perception.inference.stages import FrameContext, Stages, Tracking
+from hydranet_perception.inference.stages import Stages
 from hydranet_perception.ros import diagnostics, params
 from hydranet_perception.ros.camera_input import CameraInput
 from hydranet_perception.ros.engine import Engine, EngineError
+from hydranet_perception.ros.node_params import ParameterHandling
+from hydranet_perception.ros.node_pipeline import InferencePipeline
 from hydranet_perception.ros.outputs import OverlayWorker
 from hydranet_perception_msgs.msg import ModelInfo
-from rcl_interfaces.msg import SetParametersResult
 import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
-from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from std_srvs.srv import SetBool
 
@@ -77,7 +77,7 @@ def _release_heap():
         ctypes.CDLL(name).malloc_trim(0)
 
 
-class HydraNetNode(LifecycleNode):
+class HydraNetNode(InferencePipeline, ParameterHandling, LifecycleNode):
     """The perception node; see the module docstring and config/hydranet.yaml."""
 
     def __init__(self, **kwargs):
@@ -99,6 +99,7 @@ class HydraNetNode(LifecycleNode):
         self._reload_pending = False
         self._rollback = None  # parameter values to restore after a failed reload
         self._rolling_back = False
+        self._tasks_lacking = ()
         self._worker = None
         self._post = None
         self._post_worker = None
@@ -117,64 +118,6 @@ class HydraNetNode(LifecycleNode):
             self.trigger_configure()
             self.trigger_activate()
 
-    # -- parameters ------------------------------------------------------------------
-
-    def _p(self, name):
-        return self.get_parameter(name).value
-
-    def _on_set_parameters(self, changes):
-        if self._rolling_back:
-            return SetParametersResult(successful=True)  # our own rollback
-        names = tuple(self._engine.label_space.names) if self._engine else ()
-        for p in changes:
-            reason = params.validate(p.name, p.value, class_names=names)
-            if reason is None and p.name == 'weights' and p.value:
-                reason = Engine.check_weights(p.value)
-            if reason is None and p.name in ('image_transport', 'cameras') and \
-                    self._configured and list(p.value) != list(self._p(p.name)):
-                reason = (f'{p.name} is read on configure: set it in the params file, '
-                          'or cleanup and configure the node after setting it')
-            if reason:
-                return self._refuse(reason)
-        new = {p.name: p.value for p in changes}
-        if {'backend', 'device'} & set(new):
-            reason = backend_problem(new.get('backend', self._p('backend')),
-                                     new.get('device', self._p('device')))
-            if reason:
-                return self._refuse(reason)
-        for p in changes:
-            spec = params.SPECS.get(p.name)
-            if spec is not None and spec.reload and self._configured:
-                self._reload_pending = True
-            if p.name == 'diagnostics_period':
-                self._diag_timer.timer_period_ns = int(p.value * 1e9)
-            if p.name in params.TRACKING_PARAMS:
-                self._stages_stale = True
-        return SetParametersResult(successful=True)
-
-    def _refuse(self, reason):
-        self.get_logger().warning(f'refused parameter: {reason}')
-        self.stats.error('bad_parameter', reason)
-        return SetParametersResult(successful=False, reason=reason)
-
-    def _apply_rollback(self):
-        values, self._rollback = self._rollback, None
-        if not values:
-            return
-        self._rolling_back = True  # lets our own set_parameters through the callback
-        try:
-            self.set_parameters([Parameter(n, value=v) for n, v in values.items()])
-        finally:
-            self._rolling_back = False
-
-    def _thresholds(self):
-        return {'score_thresh': self._p('score_threshold'),
-                'nms_iou': self._p('nms_iou'),
-                'mask_thresh': self._p('mask_threshold'),
-                'max_det': self._p('max_detections'),
-                'tasks': [t for t in self._p('tasks') if t],
-                'class_filter': [c for c in self._p('class_filter') if c]}
-
     # -- lifecycle -------------------------------------------------------------------
 
     def on_configure(self, state):
@@ -186,7 +129,8 @@ class HydraNetNode(LifecycleNode):
             return TransitionCallbackReturn.FAILURE
         self._create_entities()
         self._configured = True
-        self.get_logger().info(f'configured: {self._engine.describe()}')
+        depth = self._p('depth_topic') or 'off (depth_topic unset: 2D only)'
+        self.get_logger().info(f'configured: {self._engine.describe()}; depth: {depth}')
         return TransitionCallbackReturn.SUCCESS
 
     def _create_entities(self):
@@ -204,7 +148,8 @@ class HydraNetNode(LifecycleNode):
             stats=self.stats if single else PipelineStats(),
             total=None if single else self.stats, model_info=self._model_info,
             accepting=lambda: self._active and self._enabled,
-            log_problem=self._log_refused) for name in names}
+            log_problem=self._log_refused, depth=params.depth_input(self._p))
+            for name in names}
 
     def _destroy_entities(self):
         for camera in self._cameras.values():
@@ -347,156 +292,17 @@ class HydraNetNode(LifecycleNode):
 
     def _log_refused(self, kind, message):
         if self._throttle.ready(kind):
-            self.get_logger().warning(f'image refused ({kind}): {message}')
-
-    # -- inference thread ------------------------------------------------------------
-
-    def _make_stages(self) -> Stages:
-        """
-        Build the stages after the model from the current parameters.
-
-        Tracking: ``tracking.TrackerConfig`` with the node's settings; the low-score
-        and new-track thresholds follow ``track_high_score`` where it would pass them.
-        """
-        tracking = None
-        if self._p('tracking'):
-            from hydranet_perception.tracking import TrackerConfig
-            high = float(self._p('track_high_score'))
-            config = TrackerConfig(high_score=high, low_score=min(0.1, high),
-                                   new_track_score=max(0.6, high),
-                                   min_hits=int(self._p('track_min_hits')),
-                                   max_age_s=float(self._p('track_max_age_s')))
-            tracking = Tracking(config=config, on_reset=self._tracks_reset)
-        return Stages([tracking])
-
-    def _tracks_reset(self, camera):
-        self.stats.error('tracks_reset', f'camera {camera}: stamps went back; tracks restarted')
-        if self._throttle.ready('tracks_reset'):
-            self.get_logger().info(f'camera {camera}: stamps went back (a bag looping, a '
-                                   'clock jump); its tracks start again')
-
-    def _run(self):
-        """Take the waiting frames and run their forward pass (the inference thread)."""
-        while self._active:
-            if self._reload_pending:  # parameters changed: reload here, off the executor
-                self._reload_pending = False
-                self._reload()
-            batch = self._slots.take(self._p('max_batch'), timeout=0.2)
-            if batch:
-                self._forward([(self._cameras[name], frame) for name, frame in batch])
-
-    def _forward(self, batch):
-        """
-        Run the forward pass of a batch of (camera, Frame); hand it to the post thread.
-
-        The post thread postprocesses, runs the stages and publishes a batch while this
-        thread runs the next one's forward pass (which leaves the GIL): on a small CPU
-        this keeps both cores busy with one node.
-        """
-        taken = time.monotonic()
-        options = self._thresholds()
-        tasks, class_filter = options.pop('tasks'), options.pop('class_filter')
-        try:
-            with self._engine_lock:
-                engine = self._engine
-                forward = engine.forward_batch([f.rgb for _, f in batch], tasks=tasks)
-        except Exception as e:  # noqa: B902 - keep the pipeline alive, report why
-            if len(batch) > 1:  # one frame's fault must not cost the others theirs
-                for item in batch:
-                    self._forward([item])
-                return
-            self._failed(batch[0][0], e)
-            return
-        # Waits while the post thread still has the batch before the previous one.
-        self._post.put((batch, engine, forward, options, class_filter, taken))
-
-    def _run_post(self, jobs):
-        while True:
-            job = jobs.get()
-            if job is None:
-                return
-            self._postprocess(*job)
-
-    def _postprocess(self, batch, engine, forward, options, class_filter, taken):
-        """Postprocess a batch, run each frame's stages and publish it on its camera."""
-        try:
-            if self._stages_stale:
-                self._stages_stale = False
-                self._stages = self._make_stages()
-            preds = engine.postprocess_batch(forward, class_filter=class_filter, **options)
-        except Exception as e:  # noqa: B902 - keep the pipeline alive, report why
-            for camera, _ in batch:
-                self._failed(camera, e)
-            return
-        model_s = time.monotonic() - taken
-        self._batch.add(len(batch))
-        for (camera, frame), pred in zip(batch, preds):
-            try:
-                self._finish(camera, frame, pred, engine, taken, model_s, forward.timings)
-            except Exception as e:  # noqa: B902 - keep the pipeline alive, report why
-                self._failed(camera, e)
-
-    def _finish(self, camera, frame, pred, engine, taken, model_s, timings):
-        """Run the stages on one frame's prediction and publish it on its camera."""
-        header, rgb = frame.header, frame.rgb
-        context = FrameContext(
-            camera=camera.track_key(header), stamp_sec=header.stamp.sec,
-            stamp_nanosec=header.stamp.nanosec, frame_id=header.frame_id,
-            image_size=tuple(rgb.shape[:2]), label_space=engine.label_space)
-        t0 = time.monotonic()
-        pred, stages = self._stages(pred, context)
-        t1 = time.monotonic()
-        camera.outputs.publish(pred, header, engine.label_space)
-        done = time.monotonic()
-        # latency: receipt -> instances, panoptic and semantic published; decode: image
-        # message -> RGB (in the callback); queue: receipt -> taken by the inference
-        # thread; model: taken -> its batch postprocessed (preprocess + forward, the
-        # hand-over to the post thread, postprocess; each also timed apart) plus this
-        # frame's stages (each also timed by name, e.g. tracking); publish: its
-        # messages (the overlay follows on its own thread).
-        stages.update(timings)
-        stages.update(decode=frame.decode_s, queue=taken - frame.received,
-                      model=model_s + t1 - t0, publish=done - t1)
-        camera.processed(done - frame.received, stages)
-        if self._p('publish_overlay') and camera.outputs.wants_overlay():
-            if not self._overlay.submit(camera, pred, rgb, header, engine.label_space):
-                self.stats.error('overlay', 'the overlay thread is stuck')
-
-    def _failed(self, camera, e):
-        camera.rejected('inference', f'{type(e).__name__}: {e}')
-        if self._throttle.ready('inference'):
-            self.get_logger().error(f'inference failed: {type(e).__name__}: {e}')
+            what = 'depth refused' if kind.startswith('depth_') else 'image refused'
+            self.get_logger().warning(f'{what} ({kind}): {message}')
 
     # -- diagnostics -----------------------------------------------------------------
 
     def _publish_diagnostics(self):
         cameras = list(self._cameras.values()) if self._configured else []
-        warnings = {}
-        for camera in cameras:
-            silent = time.monotonic() - camera.last_image_at
-            warnings[camera.name] = diagnostics.silent_input_warning(
-                self, camera.image_topic, silent, self._p('no_image_warning'))
-            if warnings[camera.name]:
-                self.get_logger().warning(warnings[camera.name], throttle_duration_sec=30.0)
-        if [c.name for c in cameras] in ([], ['']):  # one camera: one status, as ever
-            msg = diagnostics.build(
-                self, self.stats.snapshot(), configured=self._configured,
-                active=self._active, enabled=self._enabled, engine=self._engine,
-                camera_info=bool(cameras) and cameras[0].camera_info is not None,
-                warning=warnings.get('', ''))
-        else:
-            statuses = [diagnostics.camera_status(
-                self, c.name, c.stats.snapshot(), engine=self._engine,
-                camera_info=c.camera_info is not None, warning=warnings[c.name])
-                for c in cameras]
-            silent = [c.name for c in cameras if warnings[c.name]]
-            msg = diagnostics.build(
-                self, self.stats.snapshot(), configured=self._configured,
-                active=self._active, enabled=self._enabled, engine=self._engine,
-                camera_info=bool(cameras) and all(c.camera_info is not None for c in cameras),
-                warning=f'no images from cameras {silent}' if silent else '',
-                batch=self._batch.snapshot(), cameras=statuses)
-        self._diag_pub.publish(msg)
+        self._diag_pub.publish(diagnostics.node_array(
+            self, cameras, self.stats.snapshot(), self._batch.snapshot(),
+            configured=self._configured, active=self._active, enabled=self._enabled,
+            engine=self._engine, limit_s=self._p('no_image_warning')))
 
 
 def main(args=None):

@@ -12,7 +12,12 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Publish one Prediction on every output topic, each with the input image's header."""
+"""
+Publish one Prediction on every output topic, each with the input image's header.
+
+The 3D outputs (``~/instances_3d``, ``~/markers``) are built only while someone
+subscribes to them, and only for frames the lifting stage gave 3D values.
+"""
 
 from dataclasses import dataclass
 import queue
@@ -23,8 +28,10 @@ from typing import Callable
 from hydranet_perception.overlay import draw_overlay
 from hydranet_perception.prediction import Prediction
 from hydranet_perception.ros.image_msgs import array_to_image
+from hydranet_perception.ros.markers import markers_msg
 from hydranet_perception.ros.messages import (instance_array_msg, model_info_msg,
                                               panoptic_info_msg)
+from hydranet_perception.ros.messages3d import instance_array_3d_msg
 from hydranet_perception.schema import LabelSpace
 from std_msgs.msg import Header
 
@@ -39,6 +46,8 @@ class OutputPublisher:
     semantic: object
     overlay: object
     model_info: object
+    instances_3d: object = None
+    markers: object = None
 
     def publish(self, pred: Prediction, header: Header, label_space: LabelSpace):
         """
@@ -56,8 +65,24 @@ class OutputPublisher:
 
     def publishers(self) -> tuple:
         """Return every publisher (to destroy them on cleanup)."""
-        return (self.instances, self.panoptic, self.segments, self.semantic, self.overlay,
-                self.model_info)
+        return tuple(p for p in (self.instances, self.panoptic, self.segments, self.semantic,
+                                 self.overlay, self.model_info, self.instances_3d,
+                                 self.markers) if p is not None)
+
+    def wants_3d(self) -> bool:
+        """Return True when someone subscribes to ~/instances_3d or ~/markers."""
+        return any(p is not None and p.get_subscription_count() > 0
+                   for p in (self.instances_3d, self.markers))
+
+    def publish_3d(self, pred: Prediction, header: Header, label_space: LabelSpace):
+        """Publish ~/instances_3d and ~/markers, each only when subscribed; False without 3D."""
+        if pred.positions is None:
+            return False
+        if self.instances_3d is not None and self.instances_3d.get_subscription_count():
+            self.instances_3d.publish(instance_array_3d_msg(pred, label_space, header))
+        if self.markers is not None and self.markers.get_subscription_count():
+            self.markers.publish(markers_msg(pred, header, label_space))
+        return True
 
     def wants_overlay(self) -> bool:
         """Return True when someone subscribes to ~/overlay (rendering costs)."""

@@ -24,7 +24,7 @@ import re
 from typing import Any, Dict, Optional, Tuple
 
 from hydranet_perception.inference.backends import BACKEND_CHOICES as BACKENDS
-from hydranet_perception.model.config import TASKS
+from hydranet_perception.model.config import NEEDS_DETECT, TASKS
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 ParameterType)
 
@@ -69,7 +69,8 @@ SPECS: Dict[str, Spec] = {
     'nms_iou': Spec(0.5, 'IoU above which NMS suppresses a same-class box', 0.0, 1.0),
     'mask_threshold': Spec(0.5, 'Mask probability threshold', 0.0, 1.0),
     'max_detections': Spec(100, 'Most instances reported per image', 1, 1000, 1),
-    'tasks': Spec(list(TASKS), 'Heads to run: detect, masks, semantic, keypoints'),
+    'tasks': Spec(['all'], 'Heads to run: [all] (every head the model has) or a list of '
+                  'detect, masks, semantic, keypoints, depth, identity'),
     'class_filter': Spec([''], 'Report only these class names (empty = all)'),
     'publish_overlay': Spec(True, 'Render ~/overlay when someone subscribes'),
     'diagnostics_period': Spec(1.0, 'Seconds between /diagnostics messages', 0.1, 60.0),
@@ -84,9 +85,36 @@ SPECS: Dict[str, Spec] = {
                            'give it an id)', 1, 100, 1),
     'track_max_age_s': Spec(1.0, 'Tracking: seconds a lost track is kept after it was last '
                             'seen', 0.0, 3600.0),
+    'depth_topic': Spec('', 'Aligned depth image (16UC1 mm or 32FC1 m, registered to the '
+                        'colour image), relative to each camera, e.g. depth/image; its '
+                        'CameraInfo is the sibling camera_info (depth/camera_info). '
+                        "'' = no depth: 2D only. Read on configure"),
+    'depth_slop_s': Spec(0.02, 'Largest stamp difference between a colour frame and the '
+                         'depth image paired with it (message_filters ApproximateTime '
+                         'slop), seconds; read on configure', 0.0, 1.0),
+    'depth_queue_size': Spec(5, 'Depth images kept per camera for pairing (message_filters '
+                             'queue_size); read on configure', 1, 100, 1),
 }
 #: Parameters whose change starts the trackers again with the new settings.
 TRACKING_PARAMS = ('tracking', 'track_high_score', 'track_min_hits', 'track_max_age_s')
+#: Parameters read on configure: changing them while configured is refused.
+CONFIGURE_PARAMS = ('image_transport', 'cameras', 'depth_topic', 'depth_slop_s',
+                    'depth_queue_size')
+
+
+def depth_input(get) -> Optional[Dict[str, Any]]:
+    """
+    Return the settings of the cameras' depth input, or None when ``depth_topic`` is ''.
+
+    :param get: returns a parameter's value by name (the node's ``_p``).
+    :return: ``{'topic', 'queue_size', 'slop_s', 'silent_after_s'}`` (see
+        ``camera_input.CameraInput``), or None.
+    """
+    topic = get('depth_topic')
+    if not topic:
+        return None
+    return {'topic': topic, 'queue_size': int(get('depth_queue_size')),
+            'slop_s': float(get('depth_slop_s')), 'silent_after_s': float(get('no_image_warning'))}
 
 
 def camera_names_problem(names) -> Optional[str]:
@@ -151,19 +179,43 @@ def validate(name: str, value: Any, *, class_names: Tuple[str, ...] = ()) -> Opt
                 'compressed (sensor_msgs/CompressedImage on image/compressed)')
     if name == 'cameras':
         return camera_names_problem(value)
+    if name == 'depth_topic' and value:
+        tokens = str(value).split('/')
+        if not all(t and re.fullmatch(r'[A-Za-z_][A-Za-z0-9_]*', t) for t in tokens):
+            return (f'depth_topic={value!r}: use a topic relative to the camera (e.g. '
+                    "depth/image; remap it to the driver's aligned depth), or '' for none")
     if name == 'backend' and value not in BACKENDS:
         return f'backend={value!r}: use one of {", ".join(BACKENDS)}'
     if name == 'tasks':
         tasks = [t for t in value if t]
+        if 'all' in tasks:
+            return None if tasks == ['all'] else \
+                f'tasks {tasks}: [all] runs every head the model has; do not list others with it'
         bad = [t for t in tasks if t not in TASKS]
         if bad:
             return f'unknown tasks {bad}: use any of {", ".join(TASKS)}'
         if not tasks:
             return 'tasks is empty: enable at least one of ' + ', '.join(TASKS)
-        if ('masks' in tasks or 'keypoints' in tasks) and 'detect' not in tasks:
-            return 'masks and keypoints need detect in tasks'
+        if set(NEEDS_DETECT) & set(tasks) and 'detect' not in tasks:
+            return f'{", ".join(t for t in NEEDS_DETECT if t in tasks)} need detect in tasks'
     if name == 'class_filter' and class_names:
         bad = [c for c in value if c and c not in class_names]
         if bad:
             return f'class_filter has unknown classes {bad}; known: {", ".join(class_names)}'
     return None
+
+
+def run_tasks(requested, available) -> Tuple[Optional[Tuple[str, ...]], Tuple[str, ...]]:
+    """
+    Return (the heads to run, the requested heads the model lacks).
+
+    :param requested: the ``tasks`` parameter's value (``['all']`` or head names).
+    :param available: the heads the loaded model has.
+    :return: ``(None, ())`` for ``['all']`` (every head the model has); otherwise the
+        requested heads the model has, in the model's order, and those it lacks.
+    """
+    wanted = [t for t in requested if t]
+    if wanted == ['all']:
+        return None, ()
+    run = tuple(t for t in available if t in wanted)
+    return run, tuple(t for t in wanted if t not in available)
