@@ -180,8 +180,11 @@ def model_detections(scene, predictor) -> dict:
     h, w = scene.height, scene.width
     masks = p.masks[keep] if p.masks is not None else np.zeros((int(keep.sum()), h, w))
     kpts = p.keypoints[keep] if p.keypoints is not None else np.zeros((int(keep.sum()), 0, 3))
-    return _frame(p.boxes[keep], p.scores[keep], p.class_ids[keep], masks, kpts, h, w,
-                  kpts.shape[1])
+    det = _frame(p.boxes[keep], p.scores[keep], p.class_ids[keep], masks, kpts, h, w,
+                 kpts.shape[1])
+    if p.embeddings is not None:  # a model with the identity head
+        det['embeddings'] = np.asarray(p.embeddings[keep], np.float64)
+    return det
 
 
 # -------------------------------------------------------------------------- trackers
@@ -204,7 +207,8 @@ class Ours:
         if self.boxes_only:
             return self.tracker.update(stamp, det['boxes'], det['scores'], det['class_ids'])
         return self.tracker.update(stamp, det['boxes'], det['scores'], det['class_ids'],
-                                   masks=det['masks'], keypoints=det['keypoints'])
+                                   masks=det['masks'], keypoints=det['keypoints'],
+                                   embeddings=det.get('embeddings'))
 
 
 class ByteTrack:
@@ -405,6 +409,9 @@ def main() -> int:
     ap.add_argument('--timing-objects', type=int, nargs='*', default=[5, 20, 50])
     ap.add_argument('--timing-frames', type=int, default=100)
     ap.add_argument('--mot-dir', default='', help='also write MOTChallenge text files here')
+    ap.add_argument('--weights', default='',
+                    help='with --detections model: a checkpoint (default: the shipped one); '
+                    'one with the identity head gives the tracker its embeddings')
     ap.add_argument('--camera-motion', type=float, default=0.0,
                     help='camera pan amplitude as a fraction of the width (0: still camera)')
     args = ap.parse_args()
@@ -425,7 +432,9 @@ def main() -> int:
     predictor = None
     if args.detections == 'model':
         from hydranet_perception.engine.runtimes import make_predictor
-        predictor = make_predictor(backend='onnxruntime', device='cpu', score_thresh=LOW)
+        predictor = make_predictor(args.weights or None,
+                                   backend='torch' if args.weights else 'onnxruntime',
+                                   device='cpu', score_thresh=LOW)
     gt_seqs, det_seqs = [], []
     for s in range(args.sequences):
         records, dets = [], []
@@ -478,7 +487,7 @@ def main() -> int:
                           out_all[name][s])
 
     summary = {'summary': True, 'detections': args.detections,
-               'camera_motion': args.camera_motion,
+               'camera_motion': args.camera_motion, 'weights': args.weights or 'shipped',
                'sequences': args.sequences, 'frames': args.frames,
                'size': f'{args.width}x{args.height}', 'seed': args.seed, **gt_stats(gt_seqs)}
     for key in ('hota', 'deta', 'assa', 'idf1', 'mota', 'id_switches'):
