@@ -31,6 +31,7 @@ The evaluation scores a class with the data set's OKS sigmas, whatever the model
 checkpoint says, so that two checkpoints are compared on one metric.
 """
 
+from determinism import deterministic_cpu
 from hydranet_perception.data.shapes import draw_thing, Thing
 from hydranet_perception.engine.evaluate import _oks_sigmas
 from hydranet_perception.losses import build_balancer, compute_losses
@@ -133,15 +134,8 @@ def test_the_pair_differs_only_in_which_end_is_where():
 
 
 def test_tip_is_learned_from_appearance():
-    threads = torch.get_num_threads()
-    deterministic = torch.are_deterministic_algorithms_enabled()
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
-    try:
+    with deterministic_cpu():
         _learn_tips()
-    finally:
-        torch.use_deterministic_algorithms(deterministic)
-        torch.set_num_threads(threads)
 
 
 def _learn_tips():

@@ -38,6 +38,7 @@ object found with its class, masks that overlap well), with wide margins:
 and 1 with ``ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2``.)
 """
 
+from determinism import deterministic_cpu
 from hydranet_perception.losses import build_balancer, compute_losses
 from hydranet_perception.model import build_model, ModelConfig
 from hydranet_perception.postprocess import letterbox_info, postprocess
@@ -148,15 +149,8 @@ def _semantic_error(preds, targets):
 
 
 def test_overfit_two_images():
-    threads = torch.get_num_threads()
-    deterministic = torch.are_deterministic_algorithms_enabled()
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
-    try:
+    with deterministic_cpu():
         _overfit()
-    finally:
-        torch.use_deterministic_algorithms(deterministic)
-        torch.set_num_threads(threads)
 
 
 def _overfit():

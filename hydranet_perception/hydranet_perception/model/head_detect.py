@@ -35,7 +35,7 @@ from hydranet_perception.model.blocks import DWConv, init_prior_bias
 import torch
 from torch import nn
 
-__all__ = ['BOX_BIAS', 'DetectHead', 'flatten_levels', 'make_anchors']
+__all__ = ['BOX_BIAS', 'detect_outputs', 'DetectHead', 'flatten_levels', 'make_anchors']
 
 BOX_BIAS = 1.0  # softplus(1.0) = 1.31 strides: a small initial box around each anchor
 
@@ -72,8 +72,23 @@ class DetectHead(nn.Module):
             init_prior_bias(m[-1], value=BOX_BIAS)
 
     def forward(self, feats: List[torch.Tensor]) -> Dict[str, torch.Tensor]:
-        cls = flatten_levels([m(f) for m, f in zip(self.cls, feats)])
-        box = flatten_levels([m(f) for m, f in zip(self.box, feats)])
-        sizes = [(int(f.shape[-2]), int(f.shape[-1])) for f in feats]
-        anchors = make_anchors(sizes, self.strides, device=cls.device)
-        return {'detect_cls': cls, 'detect_box': box, 'detect_anchors': anchors}
+        return detect_outputs(self.cls, self.box, self.strides, feats)
+
+
+def detect_outputs(cls_branches, box_branches, strides: Sequence[int],
+                   feats: List[torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """
+    Run per-level class and box branches and flatten them into the detect contract.
+
+    :param cls_branches: one module per level, [B, C, h, w] -> [B, T, h, w].
+    :param box_branches: one module per level, [B, C, h, w] -> [B, 4 (or 4R), h, w].
+    :param strides: the levels' strides.
+    :param feats: [P3, P4, P5].
+    :return: ``detect_cls`` [B, A, T], ``detect_box`` [B, A, 4 or 4R] and
+        ``detect_anchors`` [A, 3] (x, y, stride), A summed over the levels.
+    """
+    cls = flatten_levels([m(f) for m, f in zip(cls_branches, feats)])
+    box = flatten_levels([m(f) for m, f in zip(box_branches, feats)])
+    sizes = [(int(f.shape[-2]), int(f.shape[-1])) for f in feats]
+    anchors = make_anchors(sizes, strides, device=cls.device)
+    return {'detect_cls': cls, 'detect_box': box, 'detect_anchors': anchors}

@@ -33,9 +33,8 @@ Raw outputs (no sigmoid, no decoding; see ``hydranet_perception.coder``):
 import math
 from typing import Dict, List, Sequence
 
-from hydranet_perception.coder.torch_ops import make_anchors
 from hydranet_perception.model.blocks import Conv
-from hydranet_perception.model.head_detect import flatten_levels
+from hydranet_perception.model.head_detect import detect_outputs
 import torch
 from torch import nn
 
@@ -77,8 +76,4 @@ class YoloV8DetectHead(nn.Module):
             nn.init.constant_(m[-1].bias, 1.0)
 
     def forward(self, feats: List[torch.Tensor]) -> Dict[str, torch.Tensor]:
-        cls = flatten_levels([m(f) for m, f in zip(self.cls, feats)])
-        box = flatten_levels([m(f) for m, f in zip(self.box, feats)])
-        sizes = [(int(f.shape[-2]), int(f.shape[-1])) for f in feats]
-        anchors = make_anchors(sizes, self.strides, device=cls.device)
-        return {'detect_cls': cls, 'detect_box': box, 'detect_anchors': anchors}
+        return detect_outputs(self.cls, self.box, self.strides, feats)
