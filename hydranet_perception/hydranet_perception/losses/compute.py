@@ -79,7 +79,7 @@ def compute_losses(outputs: Dict[str, torch.Tensor], targets: List[dict], *,
         boxes = decode_boxes(out['detect_box'], anchors)
         assignment = assign(out['detect_cls'].detach().sigmoid(), boxes.detach(), anchors,
                             targets, channels, topk=lc.topk, alpha=lc.alpha, beta=lc.beta,
-                            center_radius=lc.center_radius)
+                            center_radius=lc.center_radius, level_span=lc.level_span)
         terms['detect'] = detection_loss(out['detect_cls'], boxes, assignment,
                                          cls_gain=lc.cls, box_gain=lc.box)
         if 'masks_coef' in out:

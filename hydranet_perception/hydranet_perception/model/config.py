@@ -69,7 +69,9 @@ class LossConfig:
     (scale-invariant log error); identity: ``id_con`` (supervised contrastive).
     The assigner is task-aligned (see ``losses/assign.py``):
     ``topk`` candidates per object, metric ``score**alpha * iou**beta``, candidates
-    within the box or within ``center_radius`` strides of its centre.
+    within the box or within ``center_radius`` strides of its centre; a level takes an
+    object only where every side of its box is within ``level_span`` strides of the
+    anchor (None: no such rule; the coarsest level takes any candidate).
     """
 
     cls: float = 1.0
@@ -87,6 +89,7 @@ class LossConfig:
     alpha: float = 0.5
     beta: float = 6.0
     center_radius: float = 2.5
+    level_span: Optional[float] = 5.0
 
 
 @dataclass
