@@ -53,6 +53,7 @@ setup(
             'hydranet-eval = hydranet_perception.engine.evaluate:main',
             'hydranet-export = hydranet_perception.engine.export:main',
             'hydranet-import = hydranet_perception.model.import_yolov8:main',
+            'hydranet-distill = hydranet_perception.engine.distill:main',
         ],
     },
 )

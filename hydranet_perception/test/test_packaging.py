@@ -37,7 +37,8 @@ REPO = PKG.parent
 PREFIX = pathlib.Path(sys.prefix)
 # Console scripts the package must provide (grows with the CLIs).
 REQUIRED_SCRIPTS = {'hydranet_node', 'hydranet-bag', 'hydranet-demo', 'hydranet-train',
-                    'hydranet-eval', 'hydranet-export', 'hydranet-import'}
+                    'hydranet-eval', 'hydranet-export', 'hydranet-import',
+                    'hydranet-distill'}
 SHARE_FILES = ['package.xml', 'launch/hydranet.launch.py', 'launch/camera_example.launch.py',
                'config/hydranet.yaml',
                'config/fastdds_shm.xml', 'config/hydranet.rviz', 'config/train_n.yaml',
