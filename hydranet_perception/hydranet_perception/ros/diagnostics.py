@@ -87,15 +87,20 @@ def camera_status(node, camera: str, snap: dict, *, engine, camera_info: bool,
     status = DiagnosticStatus()
     status.name = f'{node.get_fully_qualified_name()}/{camera}: pipeline'
     status.hardware_id = engine.describe() if engine else 'no model loaded'
+    _health(status, snap, warning, ok='ok', prefix='')
+    status.values = _values(snap, {'camera_info_received': camera_info, **(extra or {})})
+    return status
+
+
+def _health(status: DiagnosticStatus, snap: dict, warning: str, *, ok: str, prefix: str):
+    """Set the level and message of a running pipeline: its warning, last error, or ok."""
     if warning:
         status.level, status.message = DiagnosticStatus.WARN, warning
     elif snap['errors']:
         status.level = DiagnosticStatus.WARN
-        status.message = f'last problem: {snap["last_error"]}'
+        status.message = f'{prefix}last problem: {snap["last_error"]}'
     else:
-        status.level, status.message = DiagnosticStatus.OK, 'ok'
-    status.values = _values(snap, {'camera_info_received': camera_info, **(extra or {})})
-    return status
+        status.level, status.message = DiagnosticStatus.OK, ok
 
 
 def build(node, snap: dict, *, configured: bool, active: bool, enabled: bool, engine,
@@ -120,13 +125,8 @@ def build(node, snap: dict, *, configured: bool, active: bool, enabled: bool, en
         status.level, status.message = DiagnosticStatus.WARN, 'inactive (model loaded)'
     elif not enabled:
         status.level, status.message = DiagnosticStatus.OK, 'paused (~/enable false)'
-    elif warning:
-        status.level, status.message = DiagnosticStatus.WARN, warning
-    elif snap['errors']:
-        status.level = DiagnosticStatus.WARN
-        status.message = f'running; last problem: {snap["last_error"]}'
     else:
-        status.level, status.message = DiagnosticStatus.OK, 'running'
+        _health(status, snap, warning, ok='running', prefix='running; ')
     if status.level == DiagnosticStatus.WARN and snap['errors'].get('model'):
         status.level = DiagnosticStatus.ERROR
     status.values = _values(snap, {'camera_info_received': camera_info, **(batch or {}),

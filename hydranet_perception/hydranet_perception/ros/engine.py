@@ -33,10 +33,9 @@ import numpy as np
 
 def model_name(config) -> str:
     """Return the model's name for ModelInfo and logs, e.g. hydranet-n or yolov8n-seg."""
-    family = getattr(config, 'family', 'hydranet')
-    if family == 'yolov8':
+    if config.family == 'yolov8':
         return f'yolov8{config.size}-seg (imported)'
-    return f'{family}-{config.size}'
+    return f'{config.family}-{config.size}'
 
 
 class EngineError(RuntimeError):
