@@ -280,6 +280,54 @@ def test_meeting_objects_keep_their_ids_by_embedding():
     _assert_kept(run(Tracker(), objs, path, use=('embeddings',)), meet=10)
 
 
+def _stop_while_hidden(speed=6, seen=15, hidden=12):
+    """
+    One object moves right, stops while hidden, and is seen again where it stopped.
+
+    The Kalman prediction carries the lost track on by ``speed * hidden`` pixels: past
+    the IoU gates of a 40-pixel box, so only appearance can take the detection back.
+    """
+    path = [[(20 + speed * f, 80)] for f in range(seen)]
+    path += [[None]] * hidden
+    path += [[(20 + speed * (seen - 1), 80)]] * seen
+    return path, seen + hidden
+
+
+@pytest.mark.parametrize('emb, same_id', [([1.0, 0.2, 0.0], True), ([0.0, 0.3, 1.0], False)])
+def test_a_lost_track_is_reidentified_by_appearance_beyond_the_iou_gate(emb, same_id):
+    before = Obj(BOX, (40, 40), emb=[1.0, 0.2, 0.0])
+    after = Obj(BOX, (40, 40), emb=emb)  # the same object, or another one
+    path, back = _stop_while_hidden()
+    tracker = Tracker()
+    first = run(tracker, [before], path[:back], use=('embeddings',))
+    again = run(tracker, [after], path[back:], use=('embeddings',), t0=back / RATE)
+    ids = [i[0] for i in first + again]
+    assert ids[1] > 0
+    if same_id:
+        assert set(ids[1:]) - {None} == {ids[1]}  # taken back at once, never tentative
+    else:
+        assert again[0] == [0] and again[1][0] > ids[1]
+    # without embeddings (or with re-identification off) the IoU gate decides: a new id
+    for config, use in ((TrackerConfig(), ()),
+                        (TrackerConfig(reid_similarity=1.01), ('embeddings',))):
+        tracker = Tracker(config)
+        run(tracker, [before], path[:back], use=use)
+        again = run(tracker, [after], path[back:], use=use, t0=back / RATE)
+        assert again[0] == [0] and again[1][0] > ids[1]
+
+
+def test_reidentification_needs_the_class_and_the_distance():
+    path, back = _stop_while_hidden()
+    for after, config in ((Obj(PERSON, (40, 40), emb=[1.0, 0.2, 0.0]), TrackerConfig()),
+                          (Obj(BOX, (40, 40), emb=[1.0, 0.2, 0.0]),
+                           TrackerConfig(reid_distance=0.5))):
+        tracker = Tracker(config)
+        run(tracker, [Obj(BOX, (40, 40), emb=[1.0, 0.2, 0.0])], path[:back],
+            use=('embeddings',))
+        again = run(tracker, [after], path[back:], use=('embeddings',), t0=back / RATE)
+        assert again[0] == [0]
+
+
 def test_crossing_at_constant_speed_keeps_ids_with_the_back_one_hidden():
     objs = [Obj(BOX, (40, 40)), Obj(BOX, (40, 40))]
     path = []
@@ -339,6 +387,23 @@ def test_occlusion_of_0_8_s_keeps_the_id_and_1_5_s_gives_a_new_one(frames_in_gap
     # hidden for 1.5 s, past max_age_s (1 s): it comes back as a new, tentative track
     assert ids[back2] == 0
     assert ids[back2 + 1] > first and set(ids[back2 + 1:]) == {ids[back2 + 1]}
+
+
+def test_with_embeddings_a_track_outlives_max_age_for_reidentification_alone():
+    objs = [Obj(BOX, (40, 40), emb=[0.3, 1.0, 0.1])]
+    stamps, path, (back1, back2) = _occlusion_path(1.5, 3.5, speed=1)
+    tracker = Tracker()  # max_age_s 1, reid_max_age_s 3
+    ids = []
+    for t, positions in zip(stamps, path):
+        out = tracker.update(t, **frame(objs, positions)).tolist()
+        ids.append(out[0] if positions[0] is not None else None)
+    first = ids[1]
+    assert ids[back1] == first  # back after 1.5 s: re-identified by appearance
+    assert ids[back2] == 0 and ids[back2 + 1] > first  # after 3.5 s: a new track
+    # past max_age_s only re-identification sees the track: with it off, a new track
+    tracker = Tracker(TrackerConfig(reid_similarity=1.01))
+    ids = [tracker.update(t, **frame(objs, p)).tolist() for t, p in zip(stamps, path)]
+    assert ids[back1] == [0]
 
 
 def test_ids_are_never_reused_and_tentative_ones_are_zero():

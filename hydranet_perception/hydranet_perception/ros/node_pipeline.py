@@ -43,7 +43,8 @@ class InferencePipeline:
             config = TrackerConfig(high_score=high, low_score=min(0.1, high),
                                    new_track_score=max(0.6, high),
                                    min_hits=int(self._p('track_min_hits')),
-                                   max_age_s=float(self._p('track_max_age_s')))
+                                   max_age_s=float(self._p('track_max_age_s')),
+                                   reid_max_age_s=float(self._p('track_reid_max_age_s')))
             tracking = Tracking(config=config, on_reset=self._tracks_reset)
         # Passes frames without depth unchanged; depth_input checked what it pairs.
         lift = Lift3D(on_refusal=lambda reason: self._log_refused('depth_lift', reason))

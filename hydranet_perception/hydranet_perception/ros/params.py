@@ -85,6 +85,9 @@ SPECS: Dict[str, Spec] = {
                            'give it an id)', 1, 100, 1),
     'track_max_age_s': Spec(1.0, 'Tracking: seconds a lost track is kept after it was last '
                             'seen', 0.0, 3600.0),
+    'track_reid_max_age_s': Spec(3.0, 'Tracking, with a model that has the identity head: '
+                                 'seconds a lost track is kept (past track_max_age_s) to be '
+                                 're-identified by appearance alone', 0.0, 3600.0),
     'depth_topic': Spec('', 'Aligned depth image (16UC1 mm or 32FC1 m, registered to the '
                         'colour image), relative to each camera, e.g. depth/image; its '
                         'CameraInfo is the sibling camera_info (depth/camera_info). '
@@ -96,7 +99,8 @@ SPECS: Dict[str, Spec] = {
                              'queue_size); read on configure', 1, 100, 1),
 }
 #: Parameters whose change starts the trackers again with the new settings.
-TRACKING_PARAMS = ('tracking', 'track_high_score', 'track_min_hits', 'track_max_age_s')
+TRACKING_PARAMS = ('tracking', 'track_high_score', 'track_min_hits', 'track_max_age_s',
+                   'track_reid_max_age_s')
 #: Parameters read on configure: changing them while configured is refused.
 CONFIGURE_PARAMS = ('image_transport', 'cameras', 'depth_topic', 'depth_slop_s',
                     'depth_queue_size')

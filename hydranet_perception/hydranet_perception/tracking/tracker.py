@@ -39,7 +39,10 @@ to ``stamp`` by a constant-velocity Kalman filter (``KalmanBoxFilter``), then
 
 1. detections scored >= ``high_score`` are matched to confirmed and lost tracks;
 2. detections scored in [``low_score``, ``high_score``) to the tracks still unmatched;
-3. the remaining high-score detections to tentative tracks;
+3. with embeddings, the remaining high-score detections to lost tracks that the IoU
+   gate no longer reaches (re-identification: same class, appearance similarity >=
+   ``reid_similarity``, centre within ``reid_distance`` box diagonals);
+4. the remaining high-score detections to tentative tracks;
 
 each a Hungarian assignment (``scipy.optimize.linear_sum_assignment``). A pair is
 allowed when the classes agree and the IoU of the detection's box with the track's
@@ -177,7 +180,11 @@ class Tracker:
         # predict every track to this frame, then drop the lost ones past their age
         self.mean, self.cov = self.kf.predict(self.mean, self.cov, dt,
                                               freeze_size=self.states == LOST)
-        self._keep(stamp - self.last_seen <= c.max_age_s)
+        age = stamp - self.last_seen
+        reid = c.reid_similarity <= 1 and c.reid_max_age_s > c.max_age_s
+        has_emb = np.array([e is not None for e in self.embeddings], bool)
+        self._keep((age <= c.max_age_s) | (reid & has_emb & (age <= c.reid_max_age_s)))
+        dormant = stamp - self.last_seen > c.max_age_s  # kept for re-identification alone
 
         ok = np.isfinite(boxes).all(1) & np.isfinite(scores) & (scores >= c.low_score)
         ok &= (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
@@ -193,7 +200,7 @@ class Tracker:
 
         iou, sim = self._similarity(d_boxes, d_classes, d_masks, d_kpts, d_emb, d_cxcywh)
         high = d_scores >= c.high_score
-        active = self.states != TENTATIVE
+        active = (self.states != TENTATIVE) & ~dormant
         t_all = np.arange(len(self))
         det_of_track = np.full(len(self), -1)
 
@@ -210,7 +217,17 @@ class Tracker:
         stage(t_all[active & (det_of_track < 0)], np.flatnonzero(~high & free),
               c.low_match_iou)
         free[det_of_track[det_of_track >= 0]] = False
-        stage(t_all[~active], np.flatnonzero(high & free), c.tentative_match_iou)
+        if d_emb is not None and c.reid_similarity <= 1:
+            lost = t_all[(self.states == LOST) & (det_of_track < 0)]  # dormant ones too
+            cand = np.flatnonzero(high & free)
+            if len(lost) and len(cand):
+                allowed, app = self._reid_pairs(lost, d_classes[cand], d_emb[cand],
+                                                d_cxcywh[cand])
+                for r, q in _assign(allowed, app):
+                    det_of_track[lost[r]] = cand[q]
+                free[det_of_track[det_of_track >= 0]] = False
+        stage(t_all[self.states == TENTATIVE], np.flatnonzero(high & free),
+              c.tentative_match_iou)
         free[det_of_track[det_of_track >= 0]] = False
 
         # matched tracks: correct, count, confirm, remember the cues
@@ -271,6 +288,29 @@ class Tracker:
             else:
                 m = self.config.embedding_momentum
                 self.embeddings[r] = _unit(m * old + (1 - m) * new)
+
+    def _reid_pairs(self, lost, d_classes, d_emb, d_cxcywh):
+        """
+        Return the pairs (lost track, detection) re-identification allows, with similarity.
+
+        Both bool / float64[len(lost), D]: a pair is allowed for the same class, a cosine
+        similarity >= ``reid_similarity`` with the track's running embedding, and the
+        detection's centre within ``reid_distance`` box diagonals of the track's predicted
+        centre.
+        """
+        c = self.config
+        app = np.full((len(lost), len(d_classes)), -1.0)
+        for i, t in enumerate(lost.tolist()):
+            e = self.embeddings[t]
+            if e is not None and e.shape[0] == d_emb.shape[1]:
+                app[i] = 1.0 - cosine_distance(e[None], d_emb)[0]
+        w, h = self.mean[lost, 2], self.mean[lost, 3]
+        reach = c.reid_distance * np.hypot(w, h)
+        dist = np.hypot(self.mean[lost, :1] - d_cxcywh[None, :, 0],
+                        self.mean[lost, 1:2] - d_cxcywh[None, :, 1])
+        allowed = (self.classes[lost, None] == d_classes[None, :]) & (dist <= reach[:, None])
+        allowed &= app >= c.reid_similarity
+        return allowed, app
 
     def _similarity(self, d_boxes, d_classes, d_masks, d_kpts, d_emb, d_cxcywh):
         """
