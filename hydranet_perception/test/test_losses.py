@@ -22,6 +22,7 @@ from hydranet_perception.losses import assign, Assignment, build_balancer, compu
     detection_loss, keypoint_loss, keypoint_tables, mask_loss, semantic_loss, \
     thing_channels, UncertaintyWeighting
 from hydranet_perception.model import ModelConfig
+from hydranet_perception.model.config import LossConfig
 from hydranet_perception.schema import default_label_space, VOID
 import pytest
 import torch
@@ -207,6 +208,38 @@ def test_keypoint_loss_weighs_each_schema_equally():
     # visibility: 17 used slots per person positive, 4 for the instrument, logits 0
     # (BCE log 2 for every slot): each class's mean is log 2, and so is their mean.
     assert float(terms['vis']) == pytest.approx(math.log(2), rel=1e-6)
+    # the ablation: every positive weighs the same (the person 3 to 1)
+    flat = keypoint_loss(kpt, ANCHORS, tgt, asg, [torch.tensor([person, instrument])],
+                         sigmas=sig, used=used, class_balance=False)
+    assert float(flat['dist']) == pytest.approx((3 * dist_person + dist_instrument) / 4,
+                                                rel=1e-5)
+
+
+def test_keypoint_loss_area_segment_or_box():
+    """The OKS area is the segment's (COCO's rule), or the box's in the ablation."""
+    person = LS.thing_index(LS.by_name('person').id)
+    sig, used = keypoint_tables(LS)
+    fg = torch.zeros(1, A, dtype=torch.bool)
+    fg[0, 0] = True
+    asg = Assignment(fg, torch.zeros(1, A, dtype=torch.int64),
+                     torch.zeros(1, A, LS.num_things), torch.zeros(1, A, 4))
+    gt = torch.zeros(1, K, 3)
+    gt[0, 0] = torch.tensor([4.0, 20.0, 2.0])  # 16 px below anchor 0 at (4, 4)
+    mask = torch.zeros(1, 32, 32)
+    mask[0, :16, :4] = 1  # a thin segment of 64 px in a 16 x 16 box
+    tgt = [{'boxes': torch.tensor([[0.0, 0.0, 16.0, 16.0]]), 'keypoints': gt,
+            'masks': mask}]
+    kpt = torch.zeros(1, A, K, 3)
+    args = (kpt, ANCHORS, tgt, asg, [torch.tensor([person])])
+    seg = keypoint_loss(*args, sigmas=sig, used=used)
+    box = keypoint_loss(*args, sigmas=sig, used=used, area='box')
+    assert float(seg['dist']) == pytest.approx(16.0 / 8.0, rel=1e-5)  # sqrt(64)
+    assert float(box['dist']) == pytest.approx(16.0 / 16.0, rel=1e-5)  # sqrt(256)
+
+
+def test_loss_config_refuses_an_unknown_keypoint_area():
+    with pytest.raises(ValueError, match='kpt_area'):
+        LossConfig(kpt_area='hull')
 
 
 def test_assignment_properties():

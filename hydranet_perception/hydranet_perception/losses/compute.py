@@ -91,7 +91,8 @@ def compute_losses(outputs: Dict[str, torch.Tensor], targets: List[dict], *,
             terms['keypoints'] = keypoint_loss(out['keypoints'], anchors, targets, assignment,
                                                channels, sigmas=sigmas, used=used,
                                                oks_gain=lc.kpt_oks, dist_gain=lc.kpt_dist,
-                                               vis_gain=lc.kpt_vis)
+                                               vis_gain=lc.kpt_vis, area=lc.kpt_area,
+                                               class_balance=lc.kpt_class_balance)
         if 'identity' in out:
             terms['identity'] = identity_loss(out['identity'], targets, assignment,
                                               con_gain=lc.id_con)

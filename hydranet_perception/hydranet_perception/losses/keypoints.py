@@ -25,7 +25,8 @@ import torch.nn.functional as F
 __all__ = ['keypoint_loss', 'keypoint_tables', 'object_areas']
 
 
-def object_areas(target: dict, index: torch.Tensor, device) -> torch.Tensor:
+def object_areas(target: dict, index: torch.Tensor, device, *,
+                 segment: bool = True) -> torch.Tensor:
     """
     Return the OKS area of the objects ``index`` of one image: their segment area.
 
@@ -37,10 +38,11 @@ def object_areas(target: dict, index: torch.Tensor, device) -> torch.Tensor:
     :param target: one image's target dict ('masks' Tensor[N, H, W] optional, 'boxes').
     :param index: Tensor[P] int64, objects of that image.
     :param device: where the result goes.
+    :param segment: False: the box area always (an ablation).
     :return: Tensor[P] float32, at least 1.
     """
     masks = target.get('masks')
-    if masks is not None and masks.shape[0] == target['boxes'].shape[0] and masks.numel():
+    if segment and masks is not None and masks.shape[0] == target['boxes'].shape[0] and masks.numel():
         area = (masks.to(device) > 0).flatten(1).sum(1).to(torch.float32)[index]
     else:
         boxes = target['boxes'].to(device, torch.float32)[index]
@@ -51,7 +53,8 @@ def object_areas(target: dict, index: torch.Tensor, device) -> torch.Tensor:
 def keypoint_loss(kpt_raw: torch.Tensor, anchors: torch.Tensor, targets: List[dict],
                   assignment: Assignment, gt_channels: List[torch.Tensor], *,
                   sigmas: torch.Tensor, used: torch.Tensor, oks_gain: float = 1.0,
-                  dist_gain: float = 1.0, vis_gain: float = 1.0) -> Dict[str, torch.Tensor]:
+                  dist_gain: float = 1.0, vis_gain: float = 1.0, area: str = 'segment',
+                  class_balance: bool = True) -> Dict[str, torch.Tensor]:
     """
     OKS-style and visibility terms of each positive anchor against its object.
 
@@ -69,7 +72,8 @@ def keypoint_loss(kpt_raw: torch.Tensor, anchors: torch.Tensor, targets: List[di
     Each term is averaged over the positives of each class (thing channel) first, then
     over the classes present in the batch, so that every schema weighs the same
     whatever its number of objects, anchors or keypoints (the evaluation, too, averages
-    keypoint AP over schemas).  Images without ``'keypoints'`` are skipped.
+    keypoint AP over schemas); with ``class_balance`` False, over all positives
+    instead.  Images without ``'keypoints'`` are skipped.
 
     :param kpt_raw: Tensor[B, A, K, 3] raw keypoint outputs.
     :param anchors: Tensor[A, 3] centre x, centre y, stride.
@@ -82,9 +86,12 @@ def keypoint_loss(kpt_raw: torch.Tensor, anchors: torch.Tensor, targets: List[di
     :param oks_gain: factor of the ``oks`` term.
     :param dist_gain: factor of the ``dist`` term.
     :param vis_gain: factor of the ``vis`` term.
+    :param area: ``'segment'`` (``object_areas``) or ``'box'``: the OKS area.
+    :param class_balance: average per class first (True) or over all positives.
     :return: {'oks': Tensor[], 'dist': Tensor[], 'vis': Tensor[]}.
     """
     zero = kpt_raw.sum() * 0.0
+    area_rule = area
     t = used.shape[0]
     sums = {k: [zero] * t for k in ('oks', 'dist', 'vis')}
     n_oks, n_vis = [0] * t, [0] * t
@@ -98,7 +105,7 @@ def keypoint_loss(kpt_raw: torch.Tensor, anchors: torch.Tensor, targets: List[di
         if not use.any():
             continue
         gt = tgt['keypoints'].to(kpt_raw.device, torch.float32)[gi]
-        area = object_areas(tgt, gi, kpt_raw.device)
+        area = object_areas(tgt, gi, kpt_raw.device, segment=area_rule == 'segment')
         xy, _ = decode_keypoints(kpt_raw[b][fg], anchors[fg])
         labelled = (gt[..., 2] > 0) & use
         d2 = ((xy - gt[..., :2]) ** 2).sum(-1)
@@ -124,6 +131,10 @@ def keypoint_loss(kpt_raw: torch.Tensor, anchors: torch.Tensor, targets: List[di
     out = {}
     for k, gain in gains.items():
         counts = n_vis if k == 'vis' else n_oks
-        means = [s / n for s, n in zip(sums[k], counts) if n]
-        out[k] = (sum(means) / len(means) if means else zero) * gain
+        if class_balance:
+            means = [s / n for s, n in zip(sums[k], counts) if n]
+            out[k] = (sum(means) / len(means) if means else zero) * gain
+        else:
+            n = sum(counts)
+            out[k] = (sum(sums[k]) / n if n else zero) * gain
     return out

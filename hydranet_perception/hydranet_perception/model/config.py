@@ -72,6 +72,10 @@ class LossConfig:
     within the box or within ``center_radius`` strides of its centre; a level takes an
     object only where every side of its box is within ``level_span`` strides of the
     anchor (None: no such rule; the coarsest level takes any candidate).
+    Keypoint ablations: ``kpt_area`` is the OKS area of the loss, ``'segment'`` (COCO's
+    and the evaluation's) or ``'box'`` (before 2026-12-02); ``kpt_class_balance``
+    averages each keypoint term per class, then over classes (True), or over all
+    positives (False, before 2026-12-02).
     """
 
     cls: float = 1.0
@@ -90,6 +94,12 @@ class LossConfig:
     beta: float = 6.0
     center_radius: float = 2.5
     level_span: Optional[float] = 5.0
+    kpt_area: str = 'segment'
+    kpt_class_balance: bool = True
+
+    def __post_init__(self):
+        if self.kpt_area not in ('segment', 'box'):
+            raise ValueError(f"loss.kpt_area must be 'segment' or 'box', got {self.kpt_area!r}")
 
 
 @dataclass
