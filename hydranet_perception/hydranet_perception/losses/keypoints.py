@@ -42,7 +42,8 @@ def object_areas(target: dict, index: torch.Tensor, device, *,
     :return: Tensor[P] float32, at least 1.
     """
     masks = target.get('masks')
-    if segment and masks is not None and masks.shape[0] == target['boxes'].shape[0] and masks.numel():
+    if (segment and masks is not None and masks.shape[0] == target['boxes'].shape[0]
+            and masks.numel()):
         area = (masks.to(device) > 0).flatten(1).sum(1).to(torch.float32)[index]
     else:
         boxes = target['boxes'].to(device, torch.float32)[index]
