@@ -54,6 +54,8 @@ from hydranet_perception.model.init_from import init_from
 from pycocotools.coco import COCO
 import torch
 
+sys.path.insert(0, str(pathlib.Path(__file__).parent))  # bench/peer_accuracy.py
+
 
 def emit(**fields):
     """Print one JSON line."""
@@ -81,8 +83,10 @@ def keypoint_ap(weights: str, data: CocoDataset, truth: str) -> dict:
 
 def pose_keypoint_ap(weights: str, data: CocoDataset, truth: str) -> dict:
     """Return an Ultralytics pose model's person keypoint AP on the held-out split."""
+    from peer_accuracy import pose_results
     from ultralytics import YOLO
     model = YOLO(weights)
+    imgsz = int(model.overrides.get('imgsz', 320))  # the size it was trained at
     with contextlib.redirect_stdout(io.StringIO()):
         gt = COCO(truth)
     person = data.label_space.by_name('person')
@@ -90,15 +94,8 @@ def pose_keypoint_ap(weights: str, data: CocoDataset, truth: str) -> dict:
     results = []
     for i in range(len(data)):
         bgr = cv2.cvtColor(data.load_image(i), cv2.COLOR_RGB2BGR)
-        r = model.predict(bgr, conf=0.05, verbose=False, device='cpu')[0]
-        if r.keypoints is None:
-            continue
-        for box, score, kp in zip(r.boxes.xyxy.numpy(), r.boxes.conf.numpy(),
-                                  r.keypoints.data.numpy()):
-            x1, y1, x2, y2 = (float(v) for v in box)
-            results.append({'image_id': int(data.images[i]['id']), 'category_id': cat,
-                            'bbox': [x1, y1, x2 - x1, y2 - y1], 'score': float(score),
-                            'keypoints': [float(v) for v in kp.ravel()]})
+        results += pose_results(model, bgr, int(data.images[i]['id']), cat, imgsz=imgsz,
+                                conf=0.05)
     ap = _coco_eval(gt, results, 'keypoints', cat_ids=[cat],
                     sigmas=_oks_sigmas(person, data.label_space))
     return {'mean': ap, 'per_class': {'person': ap}}
@@ -107,7 +104,6 @@ def pose_keypoint_ap(weights: str, data: CocoDataset, truth: str) -> dict:
 def train_pose_teacher(out: pathlib.Path, *, seed: int, images: int, epochs: int,
                        imgsz: int, batch: int) -> str:
     """Train YOLOv8n-pose on the generator's people; return its weights' path."""
-    sys.path.insert(0, str(pathlib.Path(__file__).parent))
     from peer_accuracy import train_peer, write_yolo_splits
     yamls = write_yolo_splits(out / 'data', seed=seed, num_images=images, height=240,
                               width=320)

@@ -141,16 +141,24 @@ def peer_results(seg, pose, dataset: CocoDataset, cat_of_thing: dict, *, imgsz: 
                 rle['counts'] = rle['counts'].decode('ascii')
                 res['segmentation'] = rle
             out.append(res)
-        r = pose.predict(bgr, imgsz=imgsz, conf=conf, verbose=False, device='cpu')[0]
-        if r.keypoints is None:
-            continue
-        kps = r.keypoints.data.numpy()  # [N, 17, 3]: x, y, confidence
-        for j in range(len(kps)):
-            x1, y1, x2, y2 = (float(v) for v in r.boxes.xyxy.numpy()[j])
-            out.append({'image_id': image_id, 'category_id': person_cat,
-                        'bbox': [x1, y1, x2 - x1, y2 - y1],
-                        'score': float(r.boxes.conf.numpy()[j]),
-                        'keypoints': [float(v) for v in kps[j].ravel()]})
+        out += pose_results(pose, bgr, image_id, person_cat, imgsz=imgsz, conf=conf)
+    return out
+
+
+def pose_results(pose, bgr: np.ndarray, image_id: int, category_id: int, *, imgsz: int,
+                 conf: float) -> list:
+    """Predict one BGR image with an Ultralytics pose model; return COCO result dicts."""
+    r = pose.predict(bgr, imgsz=imgsz, conf=conf, verbose=False, device='cpu')[0]
+    if r.keypoints is None:
+        return []
+    kps = r.keypoints.data.numpy()  # [N, 17, 3]: x, y, confidence
+    out = []
+    for j in range(len(kps)):
+        x1, y1, x2, y2 = (float(v) for v in r.boxes.xyxy.numpy()[j])
+        out.append({'image_id': image_id, 'category_id': category_id,
+                    'bbox': [x1, y1, x2 - x1, y2 - y1],
+                    'score': float(r.boxes.conf.numpy()[j]),
+                    'keypoints': [float(v) for v in kps[j].ravel()]})
     return out
 
 

@@ -479,13 +479,13 @@ def main() -> int:
             print(f'skipping {name}: {e} (pip install -r requirements/bench.txt)',
                   file=sys.stderr)
 
+    cache = cache_path(args)
     predictor = None
-    if args.detections == 'model' and not os.path.isfile(cache_path(args) or '-'):
+    if args.detections == 'model' and not (cache and os.path.isfile(cache)):
         from hydranet_perception.engine.runtimes import make_predictor
         predictor = make_predictor(args.weights or None,
                                    backend='torch' if args.weights else 'onnxruntime',
                                    device='cpu', score_thresh=LOW)
-    cache = cache_path(args)
     if cache and os.path.isfile(cache):
         with open(cache, 'rb') as f:
             gt_seqs, det_seqs = pickle.load(f)

@@ -86,7 +86,7 @@ class TrackerConfig:
                 raise ValueError(f'{name} must be in [0, 1], got {getattr(self, name)}')
         if self.min_hits < 1:
             raise ValueError(f'min_hits must be >= 1, got {self.min_hits}')
-        for name in ('max_age_s', 'reid_max_age_s'):
+        for name in ('max_age_s', 'reid_max_age_s', 'reid_distance'):
             value = getattr(self, name)
             if not (value >= 0 and math.isfinite(value)):
                 raise ValueError(f'{name} must be finite and >= 0, got {value}')
@@ -96,8 +96,6 @@ class TrackerConfig:
         if not (self.reid_similarity >= -1 and math.isfinite(self.reid_similarity)):
             raise ValueError('reid_similarity must be finite and >= -1 (> 1: off), got '
                              f'{self.reid_similarity}')
-        if not (self.reid_distance >= 0 and math.isfinite(self.reid_distance)):
-            raise ValueError(f'reid_distance must be finite and >= 0, got {self.reid_distance}')
         if not 0 <= self.embedding_momentum < 1:
             raise ValueError(f'embedding_momentum must be in [0, 1), got '
                              f'{self.embedding_momentum}')
