@@ -194,6 +194,36 @@ def new_heads_cost(args) -> int:
     return 0
 
 
+def keypoint_refine_cost(args) -> int:
+    """Print the cost of the keypoint refinement (see the module docstring)."""
+    plain = build_model(ModelConfig(size='n', input_size=(256, 320))).eval()
+    refine = build_model(ModelConfig(size='n', input_size=(256, 320),
+                                     keypoint_refine=True)).eval()
+    refine.load_state_dict(plain.state_dict(), strict=False)
+    added = {}
+    for in_name, (h, w) in {'320x256': (256, 320), '640x480': (480, 640)}.items():
+        x = torch.rand(1, 3, h, w)
+        torch_ms = interleaved_ms([plain, refine], x, runs=args.runs)
+        with tempfile.TemporaryDirectory() as tmp:
+            runners = []
+            for name, model in (('plain', plain), ('refine', refine)):
+                path = os.path.join(tmp, f'{name}.onnx')
+                export_onnx(model, path, height=h, width=w, dynamic_batch=False)
+                runners.append(ort_runner(ort_session(path, args.threads)))
+            ort_ms = interleaved_ms(runners, x, runs=args.runs)
+        rows = {}
+        for i, (name, model) in enumerate((('plain', plain), ('refine', refine))):
+            rows[name] = {'params_m': round(used_params(model, None) / 1e6, 3),
+                          'gflops': gflops(model, x), 'torch_ms': torch_ms[i],
+                          'onnxruntime_ms': ort_ms[i]}
+            emit(model='hydranet-n', keypoint_refine=name == 'refine', input=in_name,
+                 **rows[name])
+        added[in_name] = {k: round(rows['refine'][k] - rows['plain'][k], 3)
+                          for k in rows['plain']}
+    emit(summary=True, threads=args.threads, runs=args.runs, added=added)
+    return 0
+
+
 def main(argv=None):
     """Measure and print the JSON lines."""
     ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
@@ -202,11 +232,15 @@ def main(argv=None):
     ap.add_argument('--sizes', default='n,s', help='HydraNet sizes')
     ap.add_argument('--new-heads', action='store_true',
                     help='measure the depth and identity heads instead')
+    ap.add_argument('--keypoint-refine', action='store_true',
+                    help='measure the keypoint refinement instead')
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     if args.new_heads:
         return new_heads_cost(args)
+    if args.keypoint_refine:
+        return keypoint_refine_cost(args)
     emit(env=True, torch=torch.__version__, threads=args.threads, runs=args.runs,
          cpu_count=os.cpu_count(), python=sys.version.split()[0])
     models = {s: build_model(ModelConfig(size=s)).eval() for s in args.sizes.split(',')}

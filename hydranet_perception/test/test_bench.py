@@ -80,3 +80,20 @@ def test_gpu_check_says_so_and_exits_0_without_cuda():
     assert out.returncode == 0, out.stderr[-3000:]
     (line,) = [json.loads(s) for s in out.stdout.splitlines() if s.startswith('{')]
     assert line['gpu_check'] == 'skipped' and 'no CUDA' in line['reason']
+
+
+def test_keypoint_errors_measures_refined_and_unrefined_keypoints(tmp_path):
+    from hydranet_perception.model import build_model, ModelConfig
+    from hydranet_perception.model.checkpoint import save_checkpoint
+    cfg = ModelConfig(size='n', input_size=(256, 320), keypoint_refine=True)
+    path = tmp_path / 'refine.pt'
+    save_checkpoint(path, model=build_model(cfg), config=cfg)
+    rows = _run('keypoint_errors.py', str(path), '--num-images', '2', '--threads', '1')
+    summary = rows[-1]
+    assert summary['summary'] and summary['images'] == 2
+    for cls in ('person', 'instrument'):
+        assert set(summary['median_px'][cls]) == {'output', 'unrefined'}, cls
+        assert 0 <= summary['within_tolerance'][cls]['output'] <= 1
+    per_slot = [r for r in rows[:-1] if r['cls'] == 'instrument']
+    assert {r['keypoint'] for r in per_slot} == {'tip', 'joint', 'handle_left', 'handle_right'}
+    assert all(r['count'] > 0 and r['median_px'] >= 0 for r in per_slot)

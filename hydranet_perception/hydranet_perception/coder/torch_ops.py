@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 __all__ = ['anchors_for', 'box_distances', 'decode_boxes', 'decode_depth', 'decode_keypoints',
-           'keypoint_tables', 'make_anchors']
+           'keypoint_tables', 'make_anchors', 'sample_offset_field']
 
 
 def make_anchors(sizes: Sequence[Tuple[int, int]], strides: Sequence[int], *,
@@ -115,6 +115,42 @@ def decode_keypoints(kpt_raw: torch.Tensor, anchors: torch.Tensor
     raw = kpt_raw.float()
     xy = anchors[:, None, :2] + raw[..., :2] * anchors[:, None, 2:3]
     return xy, raw[..., 2].sigmoid()
+
+
+def sample_offset_field(field: torch.Tensor, xy: torch.Tensor, *, stride: int) -> torch.Tensor:
+    """
+    Read a per-slot 2D offset field bilinearly at keypoint positions, in pixels.
+
+    Cell (i, j) of the field is the point ``((j + 0.5) stride, (i + 0.5) stride)``;
+    positions outside the cell centres read the border cells' values (clamped).  An
+    offset field that is linear in position (``target - p``) is read back exactly
+    between cell centres.  Gathers only (no ``grid_sample``): cheap on the A x K points
+    of a dense head and plain ONNX.
+
+    :param field: Tensor[B, 2K, h, w]: per slot k, channels 2k (x) and 2k + 1 (y), in
+        units of ``stride`` pixels.
+    :param xy: Tensor[B, A, K, 2] positions in pixels.
+    :param stride: pixels per field cell.
+    :return: Tensor[B, A, K, 2] the field at ``xy``, in pixels.
+    """
+    b, c, h, w = field.shape
+    k = c // 2
+    a = xy.shape[1]
+    u = (xy[..., 0] / stride - 0.5).clamp(0, w - 1)  # [B, A, K]
+    v = (xy[..., 1] / stride - 0.5).clamp(0, h - 1)
+    u0, v0 = u.floor(), v.floor()
+    fu, fv = (u - u0)[..., None], (v - v0)[..., None]
+    u0, v0 = u0.long(), v0.long()
+    u1, v1 = (u0 + 1).clamp(max=w - 1), (v0 + 1).clamp(max=h - 1)
+    flat = field.reshape(b, k, 2, h * w)
+
+    def at(vi: torch.Tensor, ui: torch.Tensor) -> torch.Tensor:
+        idx = (vi * w + ui).permute(0, 2, 1)[:, :, None, :].expand(b, k, 2, a)
+        return flat.gather(3, idx).permute(0, 3, 1, 2)  # [B, A, K, 2]
+
+    top = at(v0, u0) * (1 - fu) + at(v0, u1) * fu
+    bottom = at(v1, u0) * (1 - fu) + at(v1, u1) * fu
+    return (top * (1 - fv) + bottom * fv) * stride
 
 
 def decode_depth(log_depth: torch.Tensor,

@@ -22,6 +22,7 @@ from hydranet_perception.losses.assign import assign
 from hydranet_perception.losses.depth import depth_loss
 from hydranet_perception.losses.detection import detection_loss
 from hydranet_perception.losses.identity import identity_loss
+from hydranet_perception.losses.keypoint_field import offset_field_loss
 from hydranet_perception.losses.keypoints import keypoint_loss, keypoint_tables
 from hydranet_perception.losses.masks import mask_loss
 from hydranet_perception.losses.semantic import semantic_loss
@@ -93,6 +94,17 @@ def compute_losses(outputs: Dict[str, torch.Tensor], targets: List[dict], *,
                                                oks_gain=lc.kpt_oks, dist_gain=lc.kpt_dist,
                                                vis_gain=lc.kpt_vis, area=lc.kpt_area,
                                                class_balance=lc.kpt_class_balance)
+            if 'keypoints_coarse' in out:  # refinement: the anchors' own keypoints too
+                coarse = keypoint_loss(out['keypoints_coarse'], anchors, targets, assignment,
+                                       channels, sigmas=sigmas, used=used,
+                                       oks_gain=lc.kpt_oks * lc.kpt_coarse,
+                                       dist_gain=lc.kpt_dist * lc.kpt_coarse, vis_gain=0.0,
+                                       area=lc.kpt_area, class_balance=lc.kpt_class_balance)
+                terms['keypoints'].update(coarse_oks=coarse['oks'], coarse_dist=coarse['dist'])
+            if 'keypoints_field' in out:
+                terms['keypoints']['field'] = offset_field_loss(
+                    out['keypoints_field'], targets, [used[c] for c in channels],
+                    stride=cfg.strides[0], radius=lc.kpt_field_radius, gain=lc.kpt_field)
         if 'identity' in out:
             terms['identity'] = identity_loss(out['identity'], targets, assignment,
                                               con_gain=lc.id_con)

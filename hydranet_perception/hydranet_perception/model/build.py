@@ -57,7 +57,7 @@ def _semantic(cfg: ModelConfig, ch: Sequence[int]) -> nn.Module:
 
 def _keypoints(cfg: ModelConfig, ch: Sequence[int]) -> nn.Module:
     return KeypointHead(in_channels=ch, num_keypoints=cfg.label_space.max_keypoints,
-                        hidden=_hidden(ch))
+                        hidden=_hidden(ch), refine=cfg.keypoint_refine, strides=cfg.strides)
 
 
 def _depth(cfg: ModelConfig, ch: Sequence[int]) -> nn.Module:

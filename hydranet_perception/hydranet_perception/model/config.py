@@ -76,6 +76,11 @@ class LossConfig:
     and the evaluation's) or ``'box'`` (before 2026-12-02); ``kpt_class_balance``
     averages each keypoint term per class, then over classes (True), or over all
     positives (False, before 2026-12-02).
+    With the keypoint refinement (``ModelConfig.keypoint_refine``) the terms above score
+    the refined keypoints; ``kpt_coarse`` scales the same OKS and distance terms on the
+    anchors' unrefined keypoints, and ``kpt_field`` the L1 loss of the offset field on
+    the cells within ``kpt_field_radius`` cells (of 8 px) of a labelled keypoint
+    (``losses/keypoint_field.py``).
     """
 
     cls: float = 1.0
@@ -96,10 +101,16 @@ class LossConfig:
     level_span: Optional[float] = 5.0
     kpt_area: str = 'segment'
     kpt_class_balance: bool = True
+    kpt_coarse: float = 1.0
+    kpt_field: float = 1.0
+    kpt_field_radius: float = 3.0
 
     def __post_init__(self):
         if self.kpt_area not in ('segment', 'box'):
             raise ValueError(f"loss.kpt_area must be 'segment' or 'box', got {self.kpt_area!r}")
+        if not self.kpt_field_radius > 0:
+            raise ValueError(f'loss.kpt_field_radius must be > 0 (cells of 8 px), got '
+                             f'{self.kpt_field_radius}')
 
 
 @dataclass
@@ -124,6 +135,8 @@ class ModelConfig:
         ``backbone_torchvision.TORCHVISION_BACKBONES`` (projected to the CSP channels).
     :ivar freeze: parts whose weights stay fixed in training (``FREEZABLE``): their
         parameters do not require gradients and their batch norms keep their statistics.
+    :ivar keypoint_refine: the keypoint head refines each anchor's keypoints with a dense
+        stride-8 offset field (``head_keypoints``); False in checkpoints from before it.
     """
 
     size: str = 'n'
@@ -138,6 +151,7 @@ class ModelConfig:
     family: str = 'hydranet'
     backbone: str = 'csp'
     freeze: Tuple[str, ...] = ()
+    keypoint_refine: bool = False
 
     def __post_init__(self):
         if self.family not in FAMILIES:
@@ -167,6 +181,8 @@ class ModelConfig:
                              '(H, W)')
         if self.embedding_dim < 2:
             raise ValueError(f'embedding_dim={self.embedding_dim} must be >= 2')
+        if not isinstance(self.keypoint_refine, bool):
+            raise ValueError(f'keypoint_refine={self.keypoint_refine!r} must be true or false')
         if self.num_prototypes < 1:
             raise ValueError(f'num_prototypes={self.num_prototypes} must be >= 1')
 
@@ -194,7 +210,7 @@ class ModelConfig:
                 'depth': self.depth, 'loss': asdict(self.loss),
                 'embedding_dim': self.embedding_dim, 'family': self.family,
                 'backbone': self.backbone,
-                'freeze': list(self.freeze)}
+                'freeze': list(self.freeze), 'keypoint_refine': self.keypoint_refine}
 
 
 def _label_space(value: Any) -> LabelSpace:
