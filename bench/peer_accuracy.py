@@ -26,6 +26,9 @@ Then all three are scored on a held-out split (seed 999, 480 x 640) with
 from -pose (with the data set's OKS sigmas), everything from HydraNet's checkpoint.
 JSON lines, one per model, the last ``{"summary": true, ...}``.  Needs the bench
 requirement ``ultralytics``; not a test (it trains for as long as the budget says).
+``--seg-weights`` / ``--pose-weights`` take a peer already trained (e.g. the
+YOLOv8n-pose teacher of ``bench/distill.py``) instead of training it; the output names
+the file, and what it saw is then that file's business.
 """
 
 import argparse
@@ -190,6 +193,9 @@ def main(argv=None):
     ap.add_argument('--workers', type=int, default=1)
     ap.add_argument('--conf', type=float, default=0.05, help="as hydranet-eval's threshold")
     ap.add_argument('--out', default='out/bench/peer_accuracy')
+    ap.add_argument('--seg-weights', default='', help='a trained YOLOv8n-seg .pt: no training')
+    ap.add_argument('--pose-weights', default='',
+                    help='a trained YOLOv8n-pose .pt: no training')
     args = ap.parse_args(argv)
     if args.images_budget:
         args.epochs = max(1, round(args.images_budget / args.train_images))
@@ -212,17 +218,25 @@ def main(argv=None):
             gt = COCO(instances)
         cat_of_thing = {LS.classes[c].name: cat for cat, c in dataset.cat_to_class.items()
                         if LS.classes[c].is_thing}
-        seg, seg_s = train_peer('yolov8n-seg.yaml', data['seg'], epochs=args.epochs,
-                                imgsz=args.imgsz, batch=args.batch, out=out, name='seg',
-                                workers=args.workers)
-        pose, pose_s = train_peer('yolov8n-pose.yaml', data['pose'], epochs=args.epochs,
-                                  imgsz=args.imgsz, batch=args.batch, out=out, name='pose',
-                                  workers=args.workers)
+        peers = {}
+        for name, given in (('seg', args.seg_weights), ('pose', args.pose_weights)):
+            if given:
+                from ultralytics import YOLO
+                peers[name] = (YOLO(given), 0.0)
+            else:
+                peers[name] = train_peer(f'yolov8n-{name}.yaml', data[name], epochs=args.epochs,
+                                         imgsz=args.imgsz, batch=args.batch, out=out,
+                                         name=name, workers=args.workers)
+            print(json.dumps({'stage': f'{name} ready', 'weights': given or 'trained here',
+                              'seconds': round(peers[name][1], 1)}), flush=True)
+        (seg, seg_s), (pose, pose_s) = peers['seg'], peers['pose']
         results = peer_results(seg, pose, dataset, cat_of_thing, imgsz=args.imgsz,
                                conf=args.conf)
         peer = score_peer(gt, results, cat_of_thing, dataset)
         peer.update(model='yolov8n-seg + yolov8n-pose', train_seconds=round(seg_s + pose_s, 1),
-                    images_seen=args.train_images * args.epochs)
+                    images_seen=args.train_images * args.epochs,
+                    seg_weights=args.seg_weights or 'trained here',
+                    pose_weights=args.pose_weights or 'trained here')
         lines.append(peer)
         print(json.dumps(peer), flush=True)
         hydra = evaluate(make_predictor(args.hydranet or None, device='cpu',
@@ -232,7 +246,9 @@ def main(argv=None):
         print(json.dumps(hydra), flush=True)
     keys = ('bbox_AP', 'segm_AP')
     summary = {'summary': True, 'val_images': args.val_images, 'epochs': args.epochs,
-               'peer_images_seen': args.train_images * args.epochs}
+               'peer_images_seen': args.train_images * args.epochs,
+               'seg_weights': args.seg_weights or 'trained here',
+               'pose_weights': args.pose_weights or 'trained here'}
     for k in keys:
         summary[f'peer_{k}'], summary[f'hydranet_{k}'] = peer[k], hydra[k]
     summary['peer_person_kp_AP'] = peer['keypoints_AP_per_class']['person']
