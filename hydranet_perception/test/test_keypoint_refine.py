@@ -170,3 +170,21 @@ def test_refining_model_trains_every_keypoint_term_and_exports(tmp_path):
     sess = ort.InferenceSession(str(path), providers=['CPUExecutionProvider'])
     got = dict(zip(names, sess.run(names, {'images': x.numpy()})))
     assert torch.allclose(torch.from_numpy(got['keypoints']), ref['keypoints'], atol=1e-4)
+
+
+def test_refinement_runs_in_float32_under_bf16_autocast():
+    torch.manual_seed(0)
+    head = KeypointHead(in_channels=(16, 32, 64), num_keypoints=2, hidden=16, refine=True)
+    feats = [torch.randn(1, 16, 40, 40), torch.randn(1, 32, 20, 20), torch.randn(1, 64, 10, 10)]
+    with torch.no_grad():
+        head.field[-1].bias.copy_(torch.tensor([0.013, 0.0, 0.0, 0.0]))  # 0.1 px in x, slot 0
+    head.eval()
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+        out = head(feats)['keypoints']
+        field, head.field = head.field, None
+        coarse = head(feats)['keypoints'].float()
+        head.field = field
+    assert out.dtype == torch.float32
+    strides = torch.tensor([8.0] * 1600 + [16.0] * 400 + [32.0] * 100)[None, :]
+    moved = (out[..., 0, 0] - coarse[..., 0, 0]) * strides  # pixels, near x = 300
+    assert torch.allclose(moved, torch.full_like(moved, 0.104), atol=2e-3), moved

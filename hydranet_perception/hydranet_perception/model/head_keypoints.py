@@ -76,11 +76,13 @@ class KeypointHead(nn.Module):
             return {'keypoints': kpt}
         field = self.field(feats[0])
         sizes = [(int(f.shape[-2]), int(f.shape[-1])) for f in feats]
-        anchors = make_anchors(sizes, self.strides, device=kpt.device).to(kpt.dtype)
+        anchors = make_anchors(sizes, self.strides, device=kpt.device)
         stride = anchors[:, None, 2:3]
-        xy = anchors[:, None, :2] + kpt[..., :2] * stride  # [B, A, K, 2] pixels
-        delta = sample_offset_field(field, xy.detach(), stride=self.strides[0])
-        refined = torch.cat([kpt[..., :2] + delta / stride, kpt[..., 2:]], -1)
+        # float32 whatever the autocast: bf16 would round positions near 300 px to ~1 px
+        coarse = kpt.float()
+        xy = anchors[:, None, :2] + coarse[..., :2] * stride  # [B, A, K, 2] pixels
+        delta = sample_offset_field(field.float(), xy.detach(), stride=self.strides[0])
+        refined = torch.cat([coarse[..., :2] + delta / stride, coarse[..., 2:]], -1)
         result = {'keypoints': refined}
         if self.training:
             result.update(keypoints_coarse=kpt, keypoints_field=field)
