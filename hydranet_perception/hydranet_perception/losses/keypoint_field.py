@@ -17,6 +17,7 @@
 
 from typing import List
 
+from hydranet_perception.coder.torch_ops import make_anchors
 import torch
 
 
@@ -36,11 +37,8 @@ def field_targets(points: torch.Tensor, valid: torch.Tensor, height: int, width:
     :param radius: the support, in cells.
     :return: (target Tensor[h * w, K, 2] in cells, mask Tensor[h * w, K] bool).
     """
-    device = points.device
-    ys = (torch.arange(height, device=device, dtype=torch.float32) + 0.5) * stride
-    xs = (torch.arange(width, device=device, dtype=torch.float32) + 0.5) * stride
-    yy, xx = torch.meshgrid(ys, xs, indexing='ij')
-    cells = torch.stack([xx, yy], -1).reshape(-1, 1, 1, 2)  # [HW, 1, 1, 2]
+    cells = make_anchors([(height, width)], [stride], device=points.device)
+    cells = cells[:, :2].reshape(-1, 1, 1, 2)  # [HW, 1, 1, 2] cell centres, row-major
     d = (points[None] - cells).norm(dim=-1)  # [HW, N, K]
     d = d.masked_fill(~valid[None], float('inf'))
     dmin, nearest = d.min(1)  # [HW, K]
