@@ -19,7 +19,8 @@ import math
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from hydranet_perception.tracking.config import TrackerConfig
-from hydranet_perception.tracking.tracker import check_detections, Tracker
+from hydranet_perception.tracking.detections import check_detections
+from hydranet_perception.tracking.tracker import Tracker
 import numpy as np
 
 

@@ -70,6 +70,7 @@ from typing import Iterator, List, Mapping, Optional, Sequence, Tuple
 from hydranet_perception.tracking.config import TrackerConfig
 from hydranet_perception.tracking.costs import box_iou, cosine_distance, crop_masks, fuse, \
     mask_iou, MaskCrop, oks
+from hydranet_perception.tracking.detections import check_detections
 from hydranet_perception.tracking.kalman import KalmanBoxFilter, xyxy_to_cxcywh
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -388,33 +389,6 @@ def _own(crop: MaskCrop) -> MaskCrop:
 def _unit(v: np.ndarray) -> np.ndarray:
     norm = float(np.linalg.norm(v))
     return np.asarray(v, np.float64) / norm if norm > 0 else np.asarray(v, np.float64)
-
-
-def check_detections(boxes, scores, class_ids, masks, keypoints, embeddings):
-    """Validate the per-frame arrays; return boxes, scores, class ids as float/int arrays."""
-    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
-    scores = np.asarray(scores, np.float64).reshape(-1)
-    class_ids = np.asarray(class_ids).reshape(-1).astype(np.int64)
-    n = len(boxes)
-    lengths = {'scores': len(scores), 'class_ids': len(class_ids)}
-    if masks is not None:
-        if np.ndim(masks) != 3:
-            raise ValueError(f'masks must be bool[N, H, W], got shape {np.shape(masks)}')
-        lengths['masks'] = len(masks)
-    if keypoints is not None:
-        if np.ndim(keypoints) != 3 or np.shape(keypoints)[2] != 3:
-            raise ValueError(f'keypoints must be float[N, K, 3], got shape '
-                             f'{np.shape(keypoints)}')
-        lengths['keypoints'] = len(keypoints)
-    if embeddings is not None:
-        if np.ndim(embeddings) != 2:
-            raise ValueError(f'embeddings must be float[N, D], got shape '
-                             f'{np.shape(embeddings)}')
-        lengths['embeddings'] = len(embeddings)
-    wrong = {k: v for k, v in lengths.items() if v != n}
-    if wrong:
-        raise ValueError(f'{n} boxes but {wrong}')
-    return boxes, scores, class_ids
 
 
 __all__ = ['check_detections', 'CONFIRMED', 'LOST', 'TENTATIVE', 'Tracker']
