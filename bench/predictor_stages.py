@@ -40,9 +40,9 @@ import numpy as np
 from std_msgs.msg import Header
 
 
-def measure(backend: str, images, frames: int, threads: int) -> dict:
+def measure(backend: str, images, frames: int, threads: int, weights=None) -> dict:
     """Return the median stage times of ``frames`` frames on ``backend``."""
-    predictor = make_predictor(backend=backend, device='cpu', threads=threads or None)
+    predictor = make_predictor(weights, backend=backend, device='cpu', threads=threads or None)
     for image in images[:3]:  # warm-up
         predictor(image)
     rows = []
@@ -75,10 +75,12 @@ def main() -> int:
     ap.add_argument('--backends', nargs='*', default=['torch', 'onnxruntime', 'openvino'])
     ap.add_argument('--frames', type=int, default=60)
     ap.add_argument('--threads', type=int, default=0, help='runtime threads (0 = default)')
+    ap.add_argument('--weights', default=None, help='checkpoint (default: the shipped one)')
     args = ap.parse_args()
     images = [s.image for s in generate_sequence(4, 30, height=480, width=640)]
     for backend in args.backends:
-        print(json.dumps(measure(backend, images, args.frames, args.threads)), flush=True)
+        print(json.dumps(measure(backend, images, args.frames, args.threads, args.weights)),
+              flush=True)
     return 0
 
 

@@ -124,8 +124,8 @@ def sample_offset_field(field: torch.Tensor, xy: torch.Tensor, *, stride: int) -
     Cell (i, j) of the field is the point ``((j + 0.5) stride, (i + 0.5) stride)``;
     positions outside the cell centres read the border cells' values (clamped).  An
     offset field that is linear in position (``target - p``) is read back exactly
-    between cell centres.  Gathers only (no ``grid_sample``): cheap on the A x K points
-    of a dense head and plain ONNX.
+    between cell centres.  One ``grid_sample`` (ONNX GridSample, opset 16) over the
+    (image, slot) pairs.
 
     :param field: Tensor[B, 2K, h, w]: per slot k, channels 2k (x) and 2k + 1 (y), in
         units of ``stride`` pixels.
@@ -136,21 +136,14 @@ def sample_offset_field(field: torch.Tensor, xy: torch.Tensor, *, stride: int) -
     b, c, h, w = field.shape
     k = c // 2
     a = xy.shape[1]
-    u = (xy[..., 0] / stride - 0.5).clamp(0, w - 1)  # [B, A, K]
-    v = (xy[..., 1] / stride - 0.5).clamp(0, h - 1)
-    u0, v0 = u.floor(), v.floor()
-    fu, fv = (u - u0)[..., None], (v - v0)[..., None]
-    u0, v0 = u0.long(), v0.long()
-    u1, v1 = (u0 + 1).clamp(max=w - 1), (v0 + 1).clamp(max=h - 1)
-    flat = field.reshape(b, k, 2, h * w)
-
-    def at(vi: torch.Tensor, ui: torch.Tensor) -> torch.Tensor:
-        idx = (vi * w + ui).permute(0, 2, 1)[:, :, None, :].expand(b, k, 2, a)
-        return flat.gather(3, idx).permute(0, 3, 1, 2)  # [B, A, K, 2]
-
-    top = at(v0, u0) * (1 - fu) + at(v0, u1) * fu
-    bottom = at(v1, u0) * (1 - fu) + at(v1, u1) * fu
-    return (top * (1 - fv) + bottom * fv) * stride
+    # grid_sample's normalised coordinates (align_corners=False: -1 and 1 are the outer
+    # pixel edges), one batch entry per (image, slot): few, large ops (onnxruntime runs
+    # many small broadcasting ones slowly)
+    size = torch.tensor([w * stride, h * stride], dtype=xy.dtype, device=xy.device)
+    grid = (xy / size * 2 - 1).permute(0, 2, 1, 3).reshape(b * k, a, 1, 2)
+    out = F.grid_sample(field.reshape(b * k, 2, h, w), grid, mode='bilinear',
+                        padding_mode='border', align_corners=False)  # [B * K, 2, A, 1]
+    return out.reshape(b, k, 2, a).permute(0, 3, 1, 2) * stride
 
 
 def decode_depth(log_depth: torch.Tensor,
